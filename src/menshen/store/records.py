@@ -1,0 +1,139 @@
+"""Plain records the store reads and writes.
+
+The store is the platform layer: the core packages (identity, sessions, events) import
+these records; nothing here imports upward. Every record carries its ``tenant_id``.
+Times are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class TenantRecord:
+    id: str
+    name: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    tenant_id: str
+    id: str
+    username: str
+    email: str
+    display_name: str
+    password_hash: str | None
+    disabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class GroupRecord:
+    tenant_id: str
+    id: str
+    name: str
+    description: str
+    mfa_required: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TotpRecord:
+    """A user's TOTP credential. ``secret_sealed`` is encrypted with the data key."""
+
+    tenant_id: str
+    user_id: str
+    secret_sealed: bytes
+    confirmed: bool
+    last_used_step: int | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecoveryCodeRecord:
+    tenant_id: str
+    id: str
+    user_id: str
+    code_hash: str
+    used_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThrottleRecord:
+    """Failure counter for one key (``user:<id>`` or ``ip:<address>``)."""
+
+    tenant_id: str
+    key: str
+    failures: int
+    window_started_at: datetime
+    locked_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A server-side session. The cookie holds a random token; only its hash is stored."""
+
+    tenant_id: str
+    id: str
+    token_hash: str
+    user_id: str
+    created_at: datetime
+    last_seen_at: datetime
+    absolute_expires_at: datetime
+    idle_timeout_seconds: int
+    user_agent_family: str
+    ip: str
+    auth_level: str  # "password" (MFA still owed) or "mfa"
+    mfa_method: str | None  # "totp", "recovery_code", later "webauthn"
+    mfa_at: datetime | None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SigningKeyRecord:
+    """An ES256 key for identity assertions; the private half is sealed."""
+
+    tenant_id: str
+    kid: str
+    private_key_sealed: bytes
+    public_jwk: dict[str, Any]
+    created_at: datetime
+    retired_at: datetime | None  # no longer signs; still published until its tokens expire
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRecord:
+    """One row of the append-only, hash-chained audit log."""
+
+    tenant_id: str
+    seq: int
+    id: str
+    at: datetime
+    kind: str
+    outcome: str
+    actor: str | None
+    subject: str | None
+    app: str | None
+    ip: str | None
+    session_id: str | None
+    reason: str | None
+    details: dict[str, Any] = field(default_factory=dict)
+    prev_hash: str = ""
+    hash: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigObjectRecord:
+    """A declarative object (App, Policy) as applied from YAML; ``spec`` is its JSON body."""
+
+    tenant_id: str
+    kind: str
+    name: str
+    spec: dict[str, Any]
+    updated_at: datetime

@@ -1,0 +1,23 @@
+"""Public test doubles: a clock that only moves when told."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+class FixedClock:
+    """A clock frozen at ``start`` that moves only through ``advance``."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime(2026, 1, 5, 9, 0, 0, tzinfo=UTC)
+        self._mono = 1000.0
+
+    def now(self) -> datetime:
+        return self._now
+
+    def monotonic(self) -> float:
+        return self._mono
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+        self._mono += seconds
