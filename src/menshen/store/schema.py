@@ -1,0 +1,220 @@
+"""The tables, as SQLAlchemy Core metadata (the migrations create exactly these).
+
+One schema for every tenant (DESIGN.md §5): ``tenant_id`` leads every primary and unique
+key, so each tenant's rows sit together in every index and no lookup can match a row of
+another tenant by accident. The audit table is append-only (NIST SP 800-92 §2.3.2 integrity
+of log data): the repository offers no update or delete for it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from menshen.store.types import UtcDateTime, json_type
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+ID = 128  # ids are opaque strings (uuid4 hex, ulid, url-safe random tokens)
+NAME = 255
+
+
+def _tenant_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE")
+
+
+def _user_fk() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["tenant_id", "user_id"], ["users.tenant_id", "users.id"], ondelete="CASCADE"
+    )
+
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("id", String(ID), primary_key=True),
+    Column("name", String(NAME), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("username", String(NAME), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("display_name", String(NAME), nullable=False),
+    Column("password_hash", Text(), nullable=True),
+    Column("disabled", Boolean(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "username"),
+    _tenant_fk(),
+)
+
+groups = Table(
+    "groups",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("mfa_required", Boolean(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "name"),
+    _tenant_fk(),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("group_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "group_id", "user_id"),
+    ForeignKeyConstraint(
+        ["tenant_id", "group_id"], ["groups.tenant_id", "groups.id"], ondelete="CASCADE"
+    ),
+    _tenant_fk(),
+    _user_fk(),
+    Index(None, "tenant_id", "user_id"),
+)
+
+totp_credentials = Table(
+    "totp_credentials",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("secret_sealed", LargeBinary(), nullable=False),
+    Column("confirmed", Boolean(), nullable=False),
+    Column("last_used_step", BigInteger(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "user_id"),
+    _tenant_fk(),
+    _user_fk(),
+)
+
+recovery_codes = Table(
+    "recovery_codes",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("code_hash", String(255), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "user_id", "code_hash"),
+    _tenant_fk(),
+    _user_fk(),
+)
+
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("key", String(NAME), nullable=False),
+    Column("failures", Integer(), nullable=False),
+    Column("window_started_at", UtcDateTime(), nullable=False),
+    Column("locked_until", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "key"),
+    _tenant_fk(),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("token_hash", String(128), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_seen_at", UtcDateTime(), nullable=False),
+    Column("absolute_expires_at", UtcDateTime(), nullable=False),
+    Column("idle_timeout_seconds", Integer(), nullable=False),
+    Column("user_agent_family", String(NAME), nullable=False),
+    Column("ip", String(64), nullable=False),
+    Column("auth_level", String(32), nullable=False),
+    Column("mfa_method", String(32), nullable=True),
+    Column("mfa_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("revoked_by", String(NAME), nullable=True),
+    Column("revoke_reason", Text(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "token_hash"),
+    _tenant_fk(),
+    _user_fk(),
+    Index(None, "tenant_id", "user_id"),
+    Index(None, "tenant_id", "revoked_at"),
+    Index(None, "tenant_id", "absolute_expires_at"),
+)
+
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("kid", String(ID), nullable=False),
+    Column("private_key_sealed", LargeBinary(), nullable=False),
+    Column("public_jwk", json_type(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("retired_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "kid"),
+    _tenant_fk(),
+)
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("seq", BigInteger(), nullable=False, autoincrement=False),
+    Column("id", String(ID), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("kind", String(NAME), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("actor", String(NAME), nullable=True),
+    Column("subject", String(NAME), nullable=True),
+    Column("app", String(NAME), nullable=True),
+    Column("ip", String(64), nullable=True),
+    Column("session_id", String(ID), nullable=True),
+    Column("reason", Text(), nullable=True),
+    Column("details", json_type(), nullable=False),
+    Column("prev_hash", String(128), nullable=False),
+    Column("hash", String(128), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "seq"),
+    UniqueConstraint("tenant_id", "id"),
+    _tenant_fk(),
+    Index(None, "tenant_id", "at"),
+)
+
+config_objects = Table(
+    "config_objects",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("kind", String(64), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("spec", json_type(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "kind", "name"),
+    _tenant_fk(),
+)

@@ -1,0 +1,92 @@
+"""The SQL store: ``Store`` and ``TenantStore`` (menshen.store.api) on SQLAlchemy Core.
+
+One schema holds every tenant (DESIGN.md §5); ``SqlStore.tenant`` hands out repositories
+bound to one tenant id, and only ``tenants``/``add_tenant`` look across tenants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from sqlalchemy import select
+
+from menshen.store.audit import SqlAuditRepository
+from menshen.store.config_objects import SqlConfigRepository
+from menshen.store.credentials import SqlCredentialRepository, SqlThrottleRepository
+from menshen.store.db import Database
+from menshen.store.keys import SqlKeyRepository
+from menshen.store.migrate import migrate
+from menshen.store.records import TenantRecord
+from menshen.store.schema import tenants
+from menshen.store.scoped import Scope, insert_ignore, record_of
+from menshen.store.sessions import SqlSessionRepository
+from menshen.store.users import SqlGroupRepository, SqlUserRepository
+
+
+class SqlTenantStore:
+    """Every repository of one tenant; each statement is scoped to ``tenant_id``."""
+
+    __slots__ = (
+        "audit",
+        "config",
+        "credentials",
+        "groups",
+        "keys",
+        "sessions",
+        "tenant_id",
+        "throttle",
+        "users",
+    )
+
+    def __init__(self, database: Database, tenant_id: str) -> None:
+        scope = Scope(database, tenant_id)
+        self.tenant_id = tenant_id
+        self.users = SqlUserRepository(scope)
+        self.groups = SqlGroupRepository(scope)
+        self.credentials = SqlCredentialRepository(scope)
+        self.throttle = SqlThrottleRepository(scope)
+        self.sessions = SqlSessionRepository(scope)
+        self.keys = SqlKeyRepository(scope)
+        self.audit = SqlAuditRepository(scope)
+        self.config = SqlConfigRepository(scope)
+
+
+class SqlStore:
+    """``Store`` on a ``Database``; migrate it first (``SqlStore.open`` does)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    @classmethod
+    def open(cls, url: str | None, data_dir: str | Path) -> SqlStore:
+        """PostgreSQL at ``url`` when given, else SQLite under ``data_dir``; migrated."""
+        database = Database(url) if url else Database.for_data_dir(data_dir)
+        try:
+            migrate(database)
+        except BaseException:
+            database.dispose()
+            raise
+        return cls(database)
+
+    def tenant(self, tenant_id: str) -> SqlTenantStore:
+        """The repositories of ``tenant_id``; writes fail with NotFound until it is added."""
+        return SqlTenantStore(self.database, tenant_id)
+
+    def tenants(self) -> Sequence[TenantRecord]:
+        with self.database.read() as conn:
+            rows = conn.execute(select(tenants).order_by(tenants.c.id))
+            return [record_of(TenantRecord, row) for row in rows]
+
+    def add_tenant(self, tenant: TenantRecord) -> None:
+        """Add ``tenant``; nothing happens if a tenant with its id exists already."""
+        values = {"id": tenant.id, "name": tenant.name, "created_at": tenant.created_at}
+        with self.database.write() as conn:
+            insert_ignore(conn, tenants, values, ["id"])
+
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the database answers (health checks)."""
+        self.database.ping()
+
+    def close(self) -> None:
+        self.database.dispose()
