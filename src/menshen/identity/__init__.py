@@ -1,0 +1,1 @@
+"""Identity: users, groups and local credentials (passwords, TOTP, recovery codes)."""

@@ -1,0 +1,67 @@
+"""The throttle policy applied to a tenant's stored counters (NIST SP 800-63B §5.2.2).
+
+``menshen.identity.throttle`` decides; this adapter reads and writes ``ThrottleRecord``s.
+Counters are read-modify-write: concurrent failures may be under-counted by the number of
+requests in flight, never over-counted.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from menshen.identity.throttle import (
+    LimitRule,
+    ThrottlePolicy,
+    account_key,
+    ip_key,
+    locked_until,
+    register_failure,
+)
+from menshen.store.api import ThrottleRepository
+
+__all__ = ["Lockout"]
+
+
+class Lockout:
+    """Failure counters for accounts and source addresses of one tenant."""
+
+    def __init__(self, repository: ThrottleRepository, tenant_id: str, policy: ThrottlePolicy):
+        self._repository = repository
+        self._tenant_id = tenant_id
+        self._policy = policy
+
+    def source_locked_until(self, ip: str, now: datetime) -> datetime | None:
+        return locked_until(self._repository.get(ip_key(ip)), now)
+
+    def account_locked_until(self, user_id: str, now: datetime) -> datetime | None:
+        return locked_until(self._repository.get(account_key(user_id)), now)
+
+    def locked(self, user_id: str, ip: str, now: datetime) -> bool:
+        """True when either the source or the account is locked at ``now``."""
+        return (
+            self.source_locked_until(ip, now) is not None
+            or self.account_locked_until(user_id, now) is not None
+        )
+
+    def fail(self, user_id: str | None, ip: str, now: datetime) -> datetime | None:
+        """Count one failure from ``ip`` (and against the account); the latest lock, if any."""
+        locks = [self._count(self._policy.ip, ip_key(ip), now)]
+        if user_id is not None:
+            locks.append(self.fail_account(user_id, now))
+        active = [until for until in locks if until is not None and until > now]
+        return max(active, default=None)
+
+    def fail_account(self, user_id: str, now: datetime) -> datetime | None:
+        """Count one failure against the account only; its lock end, if locked."""
+        return self._count(self._policy.account, account_key(user_id), now)
+
+    def succeed(self, user_id: str) -> None:
+        """A proof of the account's credential: forget its failures (the source's remain)."""
+        self._repository.clear(account_key(user_id))
+
+    def _count(self, rule: LimitRule, key: str, now: datetime) -> datetime | None:
+        record = register_failure(
+            rule, self._repository.get(key), tenant_id=self._tenant_id, key=key, now=now
+        )
+        self._repository.put(record)
+        return record.locked_until
