@@ -1,0 +1,36 @@
+"""The policy engine (NIST SP 800-207 §3.3): pure, compiled, default-deny decisions.
+
+No I/O, no asyncio, no store: the gateway hands in an ``AccessRequest`` and gets back a
+``Decision`` with reasons. See docs/policy.md for the language and its semantics.
+"""
+
+from menshen.policy.compile import CompiledPolicy, compile_policies
+from menshen.policy.decide import EVALUATION_ERROR, decide
+from menshen.policy.duration import format_duration, parse_duration
+from menshen.policy.explain import explain
+from menshen.policy.model import (
+    AccessRequest,
+    AppPolicy,
+    Decision,
+    Effect,
+    Network,
+    Rule,
+    Subject,
+)
+
+__all__ = [
+    "EVALUATION_ERROR",
+    "AccessRequest",
+    "AppPolicy",
+    "CompiledPolicy",
+    "Decision",
+    "Effect",
+    "Network",
+    "Rule",
+    "Subject",
+    "compile_policies",
+    "decide",
+    "explain",
+    "format_duration",
+    "parse_duration",
+]
