@@ -1,8 +1,13 @@
 """The throttle policy applied to a tenant's stored counters (NIST SP 800-63B §5.2.2).
 
 ``menshen.identity.throttle`` decides; this adapter reads and writes ``ThrottleRecord``s.
-Counters are read-modify-write: concurrent failures may be under-counted by the number of
-requests in flight, never over-counted.
+Each failure is counted by ``ThrottleRepository.update``, which applies the pure rule while
+the counter is locked, so parallel guesses are all counted: none is lost to a race.
+
+The lock check before a verification and the count after it are separate steps: requests
+already past the check when the lock trips are still verified (and counted, so the back-off
+escalates). Guesses per window are therefore bounded by ``max_failures`` plus the number of
+requests the attacker keeps in flight at once, no longer unbounded.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from menshen.identity.throttle import (
     register_failure,
 )
 from menshen.store.api import ThrottleRepository
+from menshen.store.records import ThrottleRecord
 
 __all__ = ["Lockout"]
 
@@ -60,8 +66,7 @@ class Lockout:
         self._repository.clear(account_key(user_id))
 
     def _count(self, rule: LimitRule, key: str, now: datetime) -> datetime | None:
-        record = register_failure(
-            rule, self._repository.get(key), tenant_id=self._tenant_id, key=key, now=now
-        )
-        self._repository.put(record)
-        return record.locked_until
+        def one_more(current: ThrottleRecord | None) -> ThrottleRecord:
+            return register_failure(rule, current, tenant_id=self._tenant_id, key=key, now=now)
+
+        return self._repository.update(key, one_more).locked_until

@@ -8,7 +8,7 @@ Every write is one transaction: it happens whole or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -70,16 +70,31 @@ class ThrottleRepository(Protocol):
     def put(self, record: ThrottleRecord) -> None: ...  # insert or replace
     def clear(self, key: str) -> None: ...
 
+    def update(
+        self, key: str, change: Callable[[ThrottleRecord | None], ThrottleRecord]
+    ) -> ThrottleRecord:
+        """Atomically store ``change(current)`` for ``key`` and return it.
+
+        The counter is locked from the read to the write, so concurrent updates of one key
+        run one after another and none is lost. ``change`` must be pure and quick (it runs
+        while the lock is held, and may run again if the row appeared meanwhile) and must
+        return a record for the same ``key``; InvalidInput otherwise.
+        """
+        ...
+
 
 class SessionRepository(Protocol):
     def add(self, session: SessionRecord) -> None: ...
     def get(self, session_id: str) -> SessionRecord | None: ...
     def by_token_hash(self, token_hash: str) -> SessionRecord | None: ...
-    def list_for_user(self, user_id: str, *, include_revoked: bool = False) -> Sequence[SessionRecord]: ...
+    def list_for_user(
+        self, user_id: str, *, include_revoked: bool = False
+    ) -> Sequence[SessionRecord]: ...
     def list_active(self, now: datetime) -> Sequence[SessionRecord]: ...
     def replace(self, old_session_id: str, new: SessionRecord) -> None:
         """Revoke ``old_session_id`` (reason 'rotated') and add ``new`` in one transaction."""
         ...
+
     def touch_many(self, last_seen: dict[str, datetime]) -> None: ...  # session id -> last seen
     def revoke(self, session_id: str, *, at: datetime, by: str, reason: str) -> bool: ...
     def revoke_for_user(self, user_id: str, *, at: datetime, by: str, reason: str) -> list[str]: ...
@@ -98,6 +113,7 @@ class AuditRepository(Protocol):
     def append(self, records: Sequence[AuditRecord]) -> None:
         """Append rows whose seq continue the chain; Conflict if a seq is taken."""
         ...
+
     def iterate(self, *, after_seq: int = 0, batch: int = 1000) -> Iterable[AuditRecord]: ...
 
 
@@ -111,15 +127,24 @@ class ConfigRepository(Protocol):
 class TenantStore(Protocol):
     """Every repository of one tenant."""
 
-    tenant_id: str
-    users: UserRepository
-    groups: GroupRepository
-    credentials: CredentialRepository
-    throttle: ThrottleRepository
-    sessions: SessionRepository
-    keys: KeyRepository
-    audit: AuditRepository
-    config: ConfigRepository
+    @property
+    def tenant_id(self) -> str: ...
+    @property
+    def users(self) -> UserRepository: ...
+    @property
+    def groups(self) -> GroupRepository: ...
+    @property
+    def credentials(self) -> CredentialRepository: ...
+    @property
+    def throttle(self) -> ThrottleRepository: ...
+    @property
+    def sessions(self) -> SessionRepository: ...
+    @property
+    def keys(self) -> KeyRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+    @property
+    def config(self) -> ConfigRepository: ...
 
 
 class Store(Protocol):

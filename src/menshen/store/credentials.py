@@ -3,20 +3,24 @@
 TOTP replay protection (RFC 6238 §5.2: a verifier must not accept the same time step twice)
 and single-use recovery codes (NIST SP 800-63B §5.1.2, look-up secrets) are conditional
 UPDATEs whose row count is the answer, so two concurrent uses cannot both succeed.
-Throttle counters back the rate limiting of NIST SP 800-63B §5.2.2.
+Throttle counters back the rate limiting of NIST SP 800-63B §5.2.2; ``update`` holds the
+counter's row lock from read to write so that parallel guesses cannot lose a count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
-from menshen.errors import InvalidInput
+from menshen.errors import Conflict, InvalidInput
 from menshen.store.records import RecoveryCodeRecord, ThrottleRecord, TotpRecord
 from menshen.store.schema import login_throttle, recovery_codes, totp_credentials
 from menshen.store.scoped import Scope, record_of, upsert
+
+_UPDATE_ATTEMPTS = 3
 
 
 class SqlCredentialRepository:
@@ -127,3 +131,48 @@ class SqlThrottleRepository:
         )
         with self._scope.db.write() as conn:
             conn.execute(stmt)
+
+    def update(
+        self, key: str, change: Callable[[ThrottleRecord | None], ThrottleRecord]
+    ) -> ThrottleRecord:
+        """Atomically store ``change(current)`` for ``key`` and return it.
+
+        Inside one write transaction: read the row ``FOR UPDATE`` (PostgreSQL; SQLite's
+        ``BEGIN IMMEDIATE`` already holds the database write lock), apply ``change``, write.
+        A missing row cannot be locked, so the first counter is inserted with ON CONFLICT
+        DO NOTHING; if a racing transaction inserted it first (PostgreSQL waits for it to
+        commit), read it again, locked: under READ COMMITTED that read sees the new row.
+        """
+        where = (self._scope.where(login_throttle), login_throttle.c.key == key)
+        locked_read = select(login_throttle).where(*where).with_for_update()
+        with self._scope.db.write() as conn:
+            for _ in range(_UPDATE_ATTEMPTS):
+                row = conn.execute(locked_read).first()
+                current = None if row is None else record_of(ThrottleRecord, row)
+                record = change(current)
+                values = self._values_for(key, record)
+                if current is not None:
+                    conn.execute(update(login_throttle).where(*where).values(values))
+                    return record
+                if _insert_new(conn, values):
+                    return record
+        # Only a counter created and cleared again between every attempt gets here.
+        raise Conflict(f"throttle counter {key!r} kept changing during the update")
+
+    def _values_for(self, key: str, record: ThrottleRecord) -> dict[str, object]:
+        if record.key != key:
+            raise InvalidInput(f"throttle update for {key!r} produced a record for {record.key!r}")
+        return self._scope.row(record)
+
+
+def _insert_new(conn: Connection, values: dict[str, object]) -> bool:
+    """Insert the first counter for a key; False if a racing transaction inserted it first."""
+    # RETURNING, not rowcount: SQLAlchemy reports no rowcount for INSERT on psycopg.
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = (
+        dialect_insert(login_throttle)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+        .returning(login_throttle.c.key)
+    )
+    return conn.execute(stmt).first() is not None
