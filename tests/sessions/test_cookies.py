@@ -23,9 +23,13 @@ def test_https_cookie_uses_the_host_prefix_and_flags() -> None:
     """On HTTPS the cookie is __Host- prefixed, Secure, HttpOnly, SameSite=Lax, Path=/."""
     name = cookie_name("https")
     header = set_cookie(name, _token(), secure=True, max_age=None)
-    assert name == HTTPS_COOKIE and name.startswith("__Host-")
-    assert "Secure" in header and "HttpOnly" in header and "SameSite=Lax" in header
-    assert "Path=/" in header and "Domain" not in header
+    assert name == HTTPS_COOKIE
+    assert name.startswith("__Host-")
+    assert "Secure" in header
+    assert "HttpOnly" in header
+    assert "SameSite=Lax" in header
+    assert "Path=/" in header
+    assert "Domain" not in header
 
 
 def test_plain_http_cookie_has_no_prefix() -> None:
@@ -60,4 +64,5 @@ def test_a_well_formed_cookie_is_read_among_others() -> None:
 def test_the_store_keeps_only_a_hash() -> None:
     """The token hash is a SHA-256 hex digest that differs from the token."""
     token = _token()
-    assert len(token_hash(token)) == 64 and token not in token_hash(token)
+    assert len(token_hash(token)) == 64
+    assert token not in token_hash(token)

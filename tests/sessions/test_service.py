@@ -23,9 +23,13 @@ def _service(store: SqlStore, clock: FixedClock) -> SessionService:
     )
 
 
-def _create(service: SessionService, replaces: str | None = None, level: str = "password") -> tuple[str, SessionRecord]:
+def _create(
+    service: SessionService, replaces: str | None = None, level: str = "password"
+) -> tuple[str, SessionRecord]:
     made = asyncio.run(
-        service.create("t1", "u1", user_agent_family=UA, ip="127.0.0.1", auth_level=level, replaces=replaces)
+        service.create(
+            "t1", "u1", user_agent_family=UA, ip="127.0.0.1", auth_level=level, replaces=replaces
+        )
     )
     return made.token, made.record
 
@@ -74,11 +78,13 @@ def test_rotation_revokes_the_old_session(both_store: SqlStore) -> None:
     service = _service(both_store, FixedClock())
     old_token, old = _create(service)
     new_token, new = _create(service, replaces=old.id, level="mfa")
-    assert new.id != old.id and new_token != old_token
+    assert new.id != old.id
+    assert new_token != old_token
     assert service.lookup("t1", old_token, UA).session is None
     assert service.lookup("t1", new_token, UA).session == new
     stored = both_store.tenant("t1").sessions.get(old.id)
-    assert stored is not None and stored.revoked_at is not None
+    assert stored is not None
+    assert stored.revoked_at is not None
 
 
 def test_revoked_session_is_refused_on_the_next_lookup(both_store: SqlStore) -> None:
@@ -125,4 +131,5 @@ def test_last_seen_is_flushed_in_batches(both_store: SqlStore) -> None:
     service.lookup("t1", token, UA)
     assert service.flush_last_seen() == 1
     stored = both_store.tenant("t1").sessions.get(record.id)
-    assert stored is not None and stored.last_seen_at == clock.now()
+    assert stored is not None
+    assert stored.last_seen_at == clock.now()

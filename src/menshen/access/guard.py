@@ -1,0 +1,272 @@
+"""The per-request check (NIST SP 800-207 §3.1, the policy enforcement point).
+
+For every request: route by host and canonical path, find the session from memory,
+build an ``AccessRequest``, ask the compiled policy, and either forward with a signed
+identity assertion or answer with a redirect, a 401/403, or a step-up. Nothing here does
+I/O; everything it reads is a snapshot kept fresh in the background. Any exception on this
+path is a denial (the data plane answers 500 and forwards nothing).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from menshen.access.directory import Directory, Principal, Route
+from menshen.access.pages import Pages, problem_json, redirect, wants_html
+from menshen.access.returnto import ReturnSigner
+from menshen.assertions.mint import AssertionMinter
+from menshen.clock import Clock
+from menshen.events.model import AuditEvent, Kind, Outcome
+from menshen.gateway.contract import Forward, RequestHead, Respond, Verdict
+from menshen.policy.model import AccessRequest, Decision, Effect
+from menshen.sessions.cookies import SESSION_COOKIES, cookie_name, read_cookie
+from menshen.sessions.service import SessionService
+from menshen.sessions.useragent import user_agent_family
+from menshen.store.records import SessionRecord
+
+OWN_PREFIX = "/.menshen/"
+JWKS_PATH = "/.well-known/menshen/jwks.json"
+ASSERTION_HEADER = "x-menshen-assertion"
+
+Publish = Callable[[AuditEvent], None]
+OwnEndpoints = Callable[[RequestHead], Verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class Denial:
+    reference: str
+    at: datetime
+    app: str
+    method: str
+    path: str
+    reasons: tuple[str, ...]
+
+
+class Guard:
+    def __init__(
+        self,
+        *,
+        sessions: SessionService,
+        minters: dict[str, AssertionMinter],
+        pages: Pages,
+        signer: ReturnSigner,
+        publish: Publish,
+        clock: Clock,
+        own_endpoints: OwnEndpoints,
+    ) -> None:
+        self._sessions = sessions
+        self._minters = minters
+        self._pages = pages
+        self._signer = signer
+        self._publish = publish
+        self._clock = clock
+        self._own = own_endpoints
+        self._directory = Directory.empty()
+        self._denials: dict[str, deque[Denial]] = {}
+        self._strip = SESSION_COOKIES | {"menshen_csrf", "__Host-menshen_csrf"}
+
+    # -- state --------------------------------------------------------------------------
+    @property
+    def directory(self) -> Directory:
+        return self._directory
+
+    def set_directory(self, directory: Directory) -> None:
+        self._directory = directory
+
+    def recent_denials(self, session_id: str) -> list[Denial]:
+        return list(self._denials.get(session_id, ()))
+
+    def forget_session(self, record: SessionRecord) -> None:
+        self._denials.pop(record.id, None)
+
+    # -- the check ----------------------------------------------------------------------
+    def check(self, head: RequestHead) -> Verdict:
+        path = head.path
+        if path.startswith(OWN_PREFIX) or path == JWKS_PATH or path == OWN_PREFIX[:-1]:
+            return self._own(head)
+        directory = self._directory
+        route = directory.route(head.host, path)
+        if route is None:
+            return problem_json(404, "Not Found", "No application is served here.")
+        session, problem = self.session_for(head, route.tenant_id)
+        if session is None:
+            return self._unauthenticated(head, route, problem)
+        principal = directory.principal(route.tenant_id, session.user_id)
+        if principal is None or principal.disabled:
+            return self._unauthenticated(head, route, "account unknown or disabled")
+        if session.auth_level != "mfa" and (principal.mfa_required or principal.mfa_enrolled):
+            return self._step_up(head, route, session, principal, "Finish two-step verification.")
+        policy = directory.policy(route.tenant_id)
+        request = AccessRequest(
+            tenant_id=route.tenant_id,
+            app=route.app,
+            method=head.method,
+            path=path,
+            source_ip=head.client_ip,
+            now=self._clock.now(),
+            subject=principal.subject,
+            mfa_method=session.mfa_method,
+            mfa_at=session.mfa_at,
+        )
+        if policy is None:
+            decision = Decision(Effect.DENY, None, (f"No policy governs app {route.app!r}.",))
+        else:
+            decision = policy.decide(request)
+        if decision.effect is Effect.ALLOW:
+            return self._allow(head, route, session, principal, decision)
+        if decision.effect is Effect.STEP_UP:
+            reason = decision.reasons[0] if decision.reasons else "Verify again."
+            return self._step_up(head, route, session, principal, reason, decision)
+        return self._deny(head, route, session, principal, decision)
+
+    def session_for(self, head: RequestHead, tenant_id: str) -> tuple[SessionRecord | None, str]:
+        cookies = head.header_values("cookie")
+        if not cookies:
+            return None, "no session cookie"
+        token = read_cookie(cookies, cookie_name(head.scheme))
+        if token is None:
+            return None, "no valid session cookie"
+        found = self._sessions.lookup(
+            tenant_id, token, user_agent_family(head.header("user-agent"))
+        )
+        return found.session, found.problem or ""
+
+    # -- outcomes -----------------------------------------------------------------------
+    def _allow(
+        self,
+        head: RequestHead,
+        route: Route,
+        session: SessionRecord,
+        principal: Principal,
+        decision: Decision,
+    ) -> Verdict:
+        minter = self._minters.get(route.tenant_id)
+        if minter is None:
+            return problem_json(503, "Unavailable", "No signing key for this firm.")
+        subject = principal.subject
+        assertion = minter.mint(
+            audience=route.app,
+            subject=subject.user_id,
+            username=subject.username,
+            email=subject.email,
+            groups=sorted(subject.groups),
+            session_id=session.id,
+            mfa_method=session.mfa_method,
+            mfa_at=session.mfa_at,
+        )
+        self._event(head, route, Kind.ACCESS_ALLOW, Outcome.ALLOW, session, decision.rule)
+        return Forward(
+            upstream=route.upstream,
+            add_headers=(
+                (ASSERTION_HEADER, assertion),
+                ("x-menshen-user", subject.username),
+                ("x-menshen-email", subject.email),
+                ("x-menshen-groups", principal.groups_header),
+            ),
+            strip_cookies=self._strip,
+            session_id=session.id,
+            max_body_bytes=route.max_body_bytes,
+        )
+
+    def _deny(
+        self,
+        head: RequestHead,
+        route: Route,
+        session: SessionRecord,
+        principal: Principal,
+        decision: Decision,
+    ) -> Respond:
+        event = self._event(
+            head, route, Kind.ACCESS_DENY, Outcome.DENY, session, "; ".join(decision.reasons)
+        )
+        reasons = decision.reasons or ("No rule allows this request.",)
+        denial = Denial(event.id[:12], event.at, route.app, head.method, head.path, reasons)
+        self._denials.setdefault(session.id, deque(maxlen=10)).append(denial)
+        if not wants_html(head.header("accept")):
+            return problem_json(
+                403,
+                "Forbidden",
+                " ".join(reasons),
+                reasons=list(reasons),
+                reference=denial.reference,
+                app=route.app,
+            )
+        return self._pages.render(
+            "denied.html",
+            tenant_id=route.tenant_id,
+            status=403,
+            title="Access denied",
+            username=principal.subject.username,
+            method=head.method,
+            path=head.path,
+            app=route.title or route.app,
+            reasons=reasons,
+            reference=denial.reference,
+        )
+
+    def _step_up(
+        self,
+        head: RequestHead,
+        route: Route,
+        session: SessionRecord,
+        principal: Principal,
+        reason: str,
+        decision: Decision | None = None,
+    ) -> Respond:
+        self._event(head, route, Kind.ACCESS_STEP_UP, Outcome.STEP_UP, session, reason)
+        if not wants_html(head.header("accept")) or head.method not in ("GET", "HEAD"):
+            return problem_json(
+                401,
+                "Step-up required",
+                reason,
+                type_="https://menshen.dev/problems/step-up",
+                login=self._login_link(head, "/.menshen/mfa"),
+            )
+        target = "/.menshen/mfa"
+        if principal.mfa_required and not principal.mfa_enrolled:
+            target = "/.menshen/mfa/enrol"
+        return redirect(self._login_link(head, target))
+
+    def _unauthenticated(self, head: RequestHead, route: Route, problem: str) -> Respond:
+        if problem not in ("no session cookie", ""):
+            self._event(head, route, Kind.ACCESS_DENY, Outcome.DENY, None, problem)
+        if wants_html(head.header("accept")) and head.method in ("GET", "HEAD"):
+            return redirect(self._login_link(head, "/.menshen/login"))
+        return problem_json(
+            401,
+            "Unauthorized",
+            "Sign in first.",
+            login=self._login_link(head, "/.menshen/login"),
+        )
+
+    def _login_link(self, head: RequestHead, page: str) -> str:
+        target = head.target
+        return f"{page}?rd={quote(target, safe='')}&sig={self._signer.sign(target)}"
+
+    def _event(
+        self,
+        head: RequestHead,
+        route: Route,
+        kind: str,
+        outcome: str,
+        session: SessionRecord | None,
+        reason: str | None,
+    ) -> AuditEvent:
+        event = AuditEvent(
+            tenant_id=route.tenant_id,
+            kind=kind,
+            outcome=outcome,
+            at=self._clock.now(),
+            actor=None if session is None else session.user_id,
+            app=route.app,
+            ip=head.client_ip,
+            session_id=None if session is None else session.id,
+            reason=reason,
+            details={"method": head.method, "path": head.path, "host": head.host},
+        )
+        self._publish(event)
+        return event

@@ -1,0 +1,388 @@
+"""Sign-in pages: password, second factor, TOTP enrolment (``/.menshen/login``, ``/mfa``).
+
+Every change of authentication state issues a new session id (session fixation,
+OWASP Session Management Cheat Sheet §"Renew the Session ID After Any Privilege Level
+Change"): after the password, and again after the second factor. Failures look the same
+whatever failed; the reason goes only to the audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote
+
+from menshen.access.csrf import CsrfTokens, pre_session_cookie_name, same_origin
+from menshen.access.forms import parse_form
+from menshen.access.pages import Pages, redirect
+from menshen.access.returnto import ReturnSigner, safe_return_path
+from menshen.clock import Clock
+from menshen.errors import AuthenticationFailed, InvalidInput
+from menshen.events.model import AuditEvent, Kind, Outcome
+from menshen.gateway.contract import Handle, RequestHead, Respond, Verdict
+from menshen.identity.model import LoginOk
+from menshen.identity.service import IdentityService
+from menshen.sessions.cookies import cookie_name, read_cookie, set_cookie
+from menshen.sessions.service import SessionService
+from menshen.sessions.useragent import user_agent_family
+from menshen.store.records import SessionRecord
+
+SessionFinder = Callable[[RequestHead, str], tuple[SessionRecord | None, str]]
+Publish = Callable[[AuditEvent], None]
+
+GENERIC_LOGIN_ERROR = "The username or password is wrong, or sign-in is paused. Try again later."
+GENERIC_MFA_ERROR = "That code is not valid. Try the current code, or a recovery code."
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What every handler needs to know about the request it serves."""
+
+    head: RequestHead
+    tenant_id: str
+
+
+class SignIn:
+    def __init__(
+        self,
+        *,
+        identities: Callable[[str], IdentityService],
+        sessions: SessionService,
+        find_session: SessionFinder,
+        pages: Pages,
+        signer: ReturnSigner,
+        csrf: CsrfTokens,
+        publish: Publish,
+        clock: Clock,
+        issuer_name: Callable[[str], str],
+        secure_cookies: Callable[[RequestHead], bool],
+    ) -> None:
+        self._identities = identities
+        self._sessions = sessions
+        self._find_session = find_session
+        self._pages = pages
+        self._signer = signer
+        self._csrf = csrf
+        self._publish = publish
+        self._clock = clock
+        self._issuer_name = issuer_name
+        self._secure = secure_cookies
+
+    # -- return target ------------------------------------------------------------------
+    def return_target(self, head: RequestHead, rd: str | None, sig: str | None) -> str | None:
+        """The signed, safe local path to go back to; '/' when none was given; None if altered."""
+        if rd is None and sig is None:
+            return "/"
+        if rd is None or sig is None or not self._signer.check(rd, sig):
+            return None
+        return safe_return_path(rd, scheme=head.scheme, host=head.host, port=head.port)
+
+    def _link(self, page: str, rd: str) -> str:
+        return f"{page}?rd={quote(rd, safe='')}&sig={self._signer.sign(rd)}"
+
+    def _bad_link(self, ctx: Context, detail: str) -> Respond:
+        self._attack(ctx, "altered sign-in link", detail)
+        return self._pages.message(
+            tenant_id=ctx.tenant_id,
+            status=400,
+            heading="This link was changed",
+            message="The sign-in link was altered or is not valid. Start again from the app.",
+        )
+
+    # -- /.menshen/login ----------------------------------------------------------------
+    def login_page(self, ctx: Context) -> Verdict:
+        query = dict(parse_qsl(ctx.head.query, keep_blank_values=True))
+        rd = self.return_target(ctx.head, query.get("rd"), query.get("sig"))
+        if rd is None:
+            return self._bad_link(ctx, f"rd={query.get('rd')!r}")
+        name = pre_session_cookie_name(ctx.head.scheme)
+        binding = read_cookie(ctx.head.header_values("cookie"), name)
+        cookies: tuple[str, ...] = ()
+        if binding is None:
+            binding = secrets.token_urlsafe(32)
+            cookies = (set_cookie(name, binding, secure=self._secure(ctx.head), max_age=3600),)
+        return self._login_form(ctx, rd, binding, cookies=cookies)
+
+    def _login_form(
+        self,
+        ctx: Context,
+        rd: str,
+        binding: str,
+        *,
+        error: str | None = None,
+        username: str = "",
+        status: int = 200,
+        cookies: tuple[str, ...] = (),
+    ) -> Respond:
+        return self._pages.render(
+            "login.html",
+            tenant_id=ctx.tenant_id,
+            status=status,
+            set_cookies=cookies,
+            title="Sign in",
+            csrf=self._csrf.token(binding, "login"),
+            rd=rd,
+            sig=self._signer.sign(rd),
+            error=error,
+            username=username,
+        )
+
+    def login_submit(self, ctx: Context) -> Verdict:
+        return Handle(lambda head, body: self._login(Context(head, ctx.tenant_id), body))
+
+    async def _login(self, ctx: Context, body: bytes) -> Respond:
+        head = ctx.head
+        form = self._form(body, head)
+        if form is None:
+            return self._refused(ctx, "malformed login form")
+        binding = read_cookie(head.header_values("cookie"), pre_session_cookie_name(head.scheme))
+        if not self._origin_ok(head) or not self._csrf.check(binding, "login", form.get("csrf")):
+            return self._refused(
+                ctx, "login form without a valid CSRF token or from another origin"
+            )
+        assert binding is not None
+        rd = self.return_target(head, form.get("rd"), form.get("sig"))
+        if rd is None:
+            return self._bad_link(ctx, f"rd={form.get('rd')!r}")
+        username = form.get("username", "")[:128]
+        identity = self._identities(ctx.tenant_id)
+        result = await asyncio.to_thread(
+            identity.authenticate, username, form.get("password", ""), head.client_ip
+        )
+        if not isinstance(result, LoginOk):
+            self._audit(
+                ctx,
+                Kind.LOGIN_FAILURE,
+                Outcome.FAILURE,
+                None,
+                result.reason_for_audit,
+                subject=username,
+                locked_until=str(result.locked_until or ""),
+            )
+            return self._login_form(
+                ctx, rd, binding, error=GENERIC_LOGIN_ERROR, username=username, status=401
+            )
+        old, _ = self._find_session(head, ctx.tenant_id)
+        created = await self._sessions.create(
+            ctx.tenant_id,
+            result.user.id,
+            user_agent_family=user_agent_family(head.header("user-agent")),
+            ip=head.client_ip,
+            auth_level="password",
+            replaces=None if old is None else old.id,
+        )
+        self._audit(
+            ctx,
+            Kind.LOGIN_SUCCESS,
+            Outcome.SUCCESS,
+            created.record,
+            "password",
+            subject=result.user.username,
+        )
+        cookie = self._session_cookie(head, created.token)
+        if result.needs_second_factor:
+            page = "/.menshen/mfa" if result.mfa_enrolled else "/.menshen/mfa/enrol"
+            return redirect(self._link(page, rd), set_cookies=(cookie,))
+        return redirect(rd, set_cookies=(cookie,))
+
+    # -- /.menshen/mfa ------------------------------------------------------------------
+    def mfa_page(self, ctx: Context, *, error: str | None = None) -> Verdict:
+        session, rd, refusal = self._mfa_preamble(ctx, ctx.head.query)
+        if refusal is not None:
+            return refusal
+        assert session is not None
+        assert rd is not None
+        return Handle(lambda head, body: self._mfa_form(ctx, session, rd))
+
+    async def _mfa_form(
+        self, ctx: Context, session: SessionRecord, rd: str, error: str | None = None
+    ) -> Respond:
+        identity = self._identities(ctx.tenant_id)
+        if not await asyncio.to_thread(identity.has_totp, session.user_id):
+            return redirect(self._link("/.menshen/mfa/enrol", rd))
+        reason = "Your access needs a fresh second factor." if session.auth_level == "mfa" else None
+        return self._pages.render(
+            "mfa.html",
+            tenant_id=ctx.tenant_id,
+            status=401 if error else 200,
+            title="Two-step verification",
+            csrf=self._csrf.token(session.id, "mfa"),
+            rd=rd,
+            sig=self._signer.sign(rd),
+            error=error,
+            reason=reason,
+        )
+
+    def mfa_submit(self, ctx: Context) -> Verdict:
+        return Handle(lambda head, body: self._mfa(Context(head, ctx.tenant_id), body))
+
+    async def _mfa(self, ctx: Context, body: bytes) -> Respond:
+        form = self._form(body, ctx.head)
+        if form is None:
+            return self._refused(ctx, "malformed MFA form")
+        session, rd, refusal = self._mfa_preamble(ctx, None, form)
+        if refusal is not None:
+            return refusal
+        assert session is not None
+        assert rd is not None
+        if not self._origin_ok(ctx.head) or not self._csrf.check(
+            session.id, "mfa", form.get("csrf")
+        ):
+            return self._refused(ctx, "MFA form without a valid CSRF token or from another origin")
+        identity = self._identities(ctx.tenant_id)
+        code = form.get("code", "").strip()[:64]
+        method = "totp" if code.isdigit() else "recovery_code"
+        check = identity.verify_totp if method == "totp" else identity.verify_recovery_code
+        ok = await asyncio.to_thread(check, session.user_id, code, ctx.head.client_ip)
+        if not ok:
+            self._audit(ctx, Kind.MFA_FAILURE, Outcome.FAILURE, session, method)
+            return await self._mfa_form(ctx, session, rd, error=GENERIC_MFA_ERROR)
+        return await self._elevate(ctx, session, method, rd)
+
+    async def _elevate(self, ctx: Context, session: SessionRecord, method: str, rd: str) -> Respond:
+        created = await self._sessions.create(
+            ctx.tenant_id,
+            session.user_id,
+            user_agent_family=session.user_agent_family,
+            ip=ctx.head.client_ip,
+            auth_level="mfa",
+            mfa_method=method,
+            mfa_at=self._clock.now(),
+            replaces=session.id,
+        )
+        self._audit(ctx, Kind.MFA_SUCCESS, Outcome.SUCCESS, created.record, method)
+        return redirect(rd, set_cookies=(self._session_cookie(ctx.head, created.token),))
+
+    # -- /.menshen/mfa/enrol ------------------------------------------------------------
+    def enrol_page(self, ctx: Context) -> Verdict:
+        session, rd, refusal = self._mfa_preamble(ctx, ctx.head.query)
+        if refusal is not None:
+            return refusal
+        assert session is not None
+        assert rd is not None
+        return Handle(lambda head, body: self._enrol_form(ctx, session, rd))
+
+    async def _enrol_form(
+        self, ctx: Context, session: SessionRecord, rd: str, error: str | None = None
+    ) -> Respond:
+        identity = self._identities(ctx.tenant_id)
+        if await asyncio.to_thread(identity.has_totp, session.user_id):
+            return redirect(self._link("/.menshen/mfa", rd))
+        enrolment = await asyncio.to_thread(
+            identity.begin_totp_enrolment, session.user_id, self._issuer_name(ctx.tenant_id)
+        )
+        return self._pages.render(
+            "enrol.html",
+            tenant_id=ctx.tenant_id,
+            status=401 if error else 200,
+            title="Set up two-step verification",
+            csrf=self._csrf.token(session.id, "enrol"),
+            rd=rd,
+            sig=self._signer.sign(rd),
+            error=error,
+            secret=enrolment.secret,
+            uri=enrolment.uri,
+            qr_svg=enrolment.qr_svg,
+        )
+
+    def enrol_submit(self, ctx: Context) -> Verdict:
+        return Handle(lambda head, body: self._enrol(Context(head, ctx.tenant_id), body))
+
+    async def _enrol(self, ctx: Context, body: bytes) -> Respond:
+        form = self._form(body, ctx.head)
+        if form is None:
+            return self._refused(ctx, "malformed enrolment form")
+        session, rd, refusal = self._mfa_preamble(ctx, None, form)
+        if refusal is not None:
+            return refusal
+        assert session is not None
+        assert rd is not None
+        if not self._origin_ok(ctx.head) or not self._csrf.check(
+            session.id, "enrol", form.get("csrf")
+        ):
+            return self._refused(ctx, "enrolment form without a valid CSRF token")
+        identity = self._identities(ctx.tenant_id)
+        try:
+            codes = await asyncio.to_thread(
+                identity.confirm_totp_enrolment, session.user_id, form.get("code", "").strip()
+            )
+        except (AuthenticationFailed, InvalidInput):
+            self._audit(ctx, Kind.MFA_FAILURE, Outcome.FAILURE, session, "enrolment code wrong")
+            return await self._enrol_form(ctx, session, rd, error=GENERIC_MFA_ERROR)
+        elevated = await self._elevate(ctx, session, "totp", rd)
+        cookies = tuple(value for key, value in elevated.headers if key == "set-cookie")
+        return self._pages.render(
+            "recovery.html",
+            tenant_id=ctx.tenant_id,
+            title="Recovery codes",
+            codes=codes,
+            rd=rd,
+            set_cookies=cookies,
+        )
+
+    # -- shared pieces ------------------------------------------------------------------
+    def _mfa_preamble(
+        self, ctx: Context, query: str | None, form: dict[str, str] | None = None
+    ) -> tuple[SessionRecord | None, str | None, Respond | None]:
+        values = form if form is not None else dict(parse_qsl(query or "", keep_blank_values=True))
+        rd = self.return_target(ctx.head, values.get("rd"), values.get("sig"))
+        if rd is None:
+            return None, None, self._bad_link(ctx, f"rd={values.get('rd')!r}")
+        session, _ = self._find_session(ctx.head, ctx.tenant_id)
+        if session is None:
+            return None, None, redirect(self._link("/.menshen/login", rd))
+        return session, rd, None
+
+    def _session_cookie(self, head: RequestHead, token: str) -> str:
+        return set_cookie(cookie_name(head.scheme), token, secure=self._secure(head), max_age=None)
+
+    def _form(self, body: bytes, head: RequestHead) -> dict[str, str] | None:
+        try:
+            return parse_form(body, head.header("content-type"))
+        except InvalidInput:
+            return None
+
+    def _origin_ok(self, head: RequestHead) -> bool:
+        return same_origin(
+            head.header("origin"), scheme=head.scheme, host=head.host, port=head.port
+        )
+
+    def _refused(self, ctx: Context, detail: str) -> Respond:
+        self._attack(ctx, "forged or malformed form", detail)
+        return self._pages.message(
+            tenant_id=ctx.tenant_id,
+            status=403,
+            heading="Form expired",
+            message="This form expired or did not come from this site. Go back and try again.",
+        )
+
+    def _attack(self, ctx: Context, reason: str, detail: str) -> None:
+        self._audit(ctx, Kind.ATTACK_BLOCKED, Outcome.DENY, None, reason, detail=detail[:300])
+
+    def _audit(
+        self,
+        ctx: Context,
+        kind: str,
+        outcome: str,
+        session: SessionRecord | None,
+        reason: str | None,
+        *,
+        subject: str | None = None,
+        **details: str,
+    ) -> None:
+        self._publish(
+            AuditEvent(
+                tenant_id=ctx.tenant_id,
+                kind=kind,
+                outcome=outcome,
+                at=self._clock.now(),
+                actor=None if session is None else session.user_id,
+                subject=subject,
+                ip=ctx.head.client_ip,
+                session_id=None if session is None else session.id,
+                reason=reason,
+                details={"path": ctx.head.path, **details},
+            )
+        )

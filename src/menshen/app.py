@@ -1,0 +1,305 @@
+"""The composition root: Settings -> store -> services -> servers.
+
+``Platform`` opens what both the CLI and the server need (store, master key, per-tenant
+services). ``Server`` wires the gateway: guard, sign-in pages, audit writer, the listeners,
+and the background upkeep that keeps the in-memory state fresh.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import ssl
+from dataclasses import dataclass, field
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from menshen.access.account import Account
+from menshen.access.csrf import CsrfTokens
+from menshen.access.directory import Directory
+from menshen.access.endpoints import OwnEndpoints
+from menshen.access.guard import Guard
+from menshen.access.loader import load_directory
+from menshen.access.pages import Pages
+from menshen.access.returnto import ReturnSigner
+from menshen.access.signin import SignIn
+from menshen.assertions.keyring import Keyring
+from menshen.assertions.mint import AssertionMinter
+from menshen.clock import Clock, SystemClock
+from menshen.crypto import SecretBox, load_or_create_master_key
+from menshen.events.bus import EventBus
+from menshen.events.model import AuditEvent, Kind, Outcome
+from menshen.events.writer import AuditWriter
+from menshen.gateway.contract import ListenerLimits, RequestHead
+from menshen.gateway.server import GatewayServer
+from menshen.gateway.tls import server_context
+from menshen.identity.passwords import PasswordHasher
+from menshen.identity.service import IdentityService
+from menshen.policy.model import Subject
+from menshen.sessions.service import SessionService, SessionTimeouts
+from menshen.settings import Settings
+from menshen.store.records import SessionRecord, TenantRecord
+from menshen.store.sql import SqlStore
+
+_log = logging.getLogger(__name__)
+
+
+def derive_key(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        master
+    )
+
+
+@dataclass
+class Platform:
+    """Store, keys and per-tenant services; blocking to open (the CLI uses it directly)."""
+
+    settings: Settings
+    clock: Clock
+    store: SqlStore
+    master_key: bytes
+    box: SecretBox
+    hasher: PasswordHasher = field(default_factory=PasswordHasher)
+    _identities: dict[str, IdentityService] = field(default_factory=dict)
+    _keyrings: dict[str, Keyring] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock | None = None) -> Platform:
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        master = load_or_create_master_key(settings.master_key_path)
+        store = SqlStore.open(settings.database_url, settings.data_dir)
+        real_clock = clock or SystemClock()
+        store.add_tenant(TenantRecord(settings.tenant, settings.tenant_name, real_clock.now()))
+        return cls(settings, real_clock, store, master, SecretBox(master))
+
+    def tenant_ids(self) -> list[str]:
+        return [tenant.id for tenant in self.store.tenants()]
+
+    def seal_totp(self, tenant_id: str, secret: bytes) -> bytes:
+        return self.box.seal(secret, f"totp:{tenant_id}".encode())
+
+    def open_totp(self, tenant_id: str, sealed: bytes) -> bytes:
+        return self.box.open(sealed, f"totp:{tenant_id}".encode())
+
+    def identity(self, tenant_id: str) -> IdentityService:
+        service = self._identities.get(tenant_id)
+        if service is None:
+            service = IdentityService(
+                self.store.tenant(tenant_id),
+                self.hasher,
+                self.clock,
+                seal=lambda plain: self.seal_totp(tenant_id, plain),
+                unseal=lambda sealed: self.open_totp(tenant_id, sealed),
+            )
+            self._identities[tenant_id] = service
+        return service
+
+    def keyring(self, tenant_id: str) -> Keyring:
+        keyring = self._keyrings.get(tenant_id)
+        if keyring is None:
+            keyring = Keyring(
+                self.store.tenant(tenant_id),
+                self.box,
+                self.clock,
+                token_lifetime=self.settings.assertion_lifetime,
+            )
+            keyring.ensure_key()
+            self._keyrings[tenant_id] = keyring
+        return keyring
+
+    def close(self) -> None:
+        self.store.close()
+
+
+class Server:
+    """The running gateway of one process."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        settings = platform.settings
+        clock = platform.clock
+        self.bus = EventBus()
+        self.writer = AuditWriter(platform.store, self.bus, clock)
+        self.sessions = SessionService(
+            platform.store,
+            clock,
+            SessionTimeouts(settings.sessions.idle_timeout, settings.sessions.absolute_timeout),
+        )
+        self.minters: dict[str, AssertionMinter] = {}
+        self.pages = Pages({})
+        signer = ReturnSigner(derive_key(platform.master_key, "menshen return-url"))
+        csrf = CsrfTokens(derive_key(platform.master_key, "menshen csrf"))
+        self.guard = Guard(
+            sessions=self.sessions,
+            minters=self.minters,
+            pages=self.pages,
+            signer=signer,
+            publish=self.bus.publish,
+            clock=clock,
+            own_endpoints=lambda head: self.endpoints(head),
+        )
+        secure = _secure_cookies
+        signin = SignIn(
+            identities=platform.identity,
+            sessions=self.sessions,
+            find_session=self.guard.session_for,
+            pages=self.pages,
+            signer=signer,
+            csrf=csrf,
+            publish=self.bus.publish,
+            clock=clock,
+            issuer_name=lambda tenant_id: self.guard.directory.firm_names.get(tenant_id, "menshen"),
+            secure_cookies=secure,
+        )
+        account = Account(
+            sessions=self.sessions,
+            find_session=self.guard.session_for,
+            subject_of=self._subject_of,
+            recent_denials=self.guard.recent_denials,
+            pages=self.pages,
+            csrf=csrf,
+            publish=self.bus.publish,
+            clock=clock,
+            jwks=lambda tenant_id: platform.keyring(tenant_id).jwks(),
+            secure_cookies=secure,
+        )
+        self.endpoints = OwnEndpoints(
+            tenant_for_host=lambda host: self.guard.directory.tenant_for_host(host),
+            signin=signin,
+            account=account,
+        )
+        self.listeners: list[GatewayServer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.sessions.on_revoke(self._session_revoked)
+
+    # -- life cycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        platform = self.platform
+        settings = platform.settings
+        tenant_ids = platform.tenant_ids()
+        for tenant_id in tenant_ids:
+            keyring = await asyncio.to_thread(platform.keyring, tenant_id)
+            self.minters[tenant_id] = AssertionMinter(keyring, settings.issuer, platform.clock)
+        await asyncio.to_thread(self.sessions.load, tenant_ids)
+        await self.reload_directory()
+        await self.writer.start()
+        limits = ListenerLimits(
+            max_body_bytes=settings.max_body_bytes, trusted_proxies=settings.trusted_proxies
+        )
+        for listener in settings.listeners:
+            tls: ssl.SSLContext | None = None
+            if listener.tls_cert is not None and listener.tls_key is not None:
+                tls = server_context(listener.tls_cert, listener.tls_key)
+            server = GatewayServer(
+                self.guard,
+                limits,
+                platform.clock,
+                tls=tls,
+                scheme="https" if tls is not None else "http",
+                on_protocol_error=self._protocol_error,
+            )
+            await server.start(listener.host, listener.port)
+            self.listeners.append(server)
+        self._tasks.append(asyncio.get_running_loop().create_task(self._upkeep(), name="upkeep"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        for server in self.listeners:
+            await server.stop()
+        self.listeners.clear()
+        await asyncio.to_thread(self.sessions.flush_last_seen)
+        await self.writer.stop()
+
+    # -- state upkeep -------------------------------------------------------------------
+    async def reload_directory(self) -> Directory:
+        platform = self.platform
+        directory = await asyncio.to_thread(load_directory, platform.store, platform.tenant_ids())
+        self.guard.set_directory(directory)
+        self.pages.set_firm_names(directory.firm_names)
+        return directory
+
+    async def refresh_once(self) -> None:
+        """Pick up changes made elsewhere: config, people, revocations, rotated keys."""
+        revoked, directory = await asyncio.to_thread(self._read_changes)
+        self.sessions.apply_revocations(revoked)
+        self.guard.set_directory(directory)
+        self.pages.set_firm_names(directory.firm_names)
+        for tenant_id in directory.firm_names:
+            if tenant_id not in self.minters:
+                self.minters[tenant_id] = AssertionMinter(
+                    self.platform.keyring(tenant_id),
+                    self.platform.settings.issuer,
+                    self.platform.clock,
+                )
+
+    def _read_changes(self) -> tuple[list[SessionRecord], Directory]:
+        """Blocking reads of everything that may have changed (runs in a worker thread)."""
+        platform = self.platform
+        tenant_ids = platform.tenant_ids()
+        revoked = self.sessions.fetch_revocations(tenant_ids)
+        for tenant_id in tenant_ids:
+            platform.keyring(tenant_id).reload()
+        return revoked, load_directory(platform.store, tenant_ids)
+
+    async def _upkeep(self) -> None:
+        interval = self.platform.settings.state_refresh_seconds
+        rounds = 0
+        while True:
+            await asyncio.sleep(interval)
+            rounds += 1
+            try:
+                await self.refresh_once()
+                if rounds % 10 == 0:
+                    await asyncio.to_thread(self.sessions.flush_last_seen)
+            except Exception:
+                # The old snapshot stays in force; revocations already applied stay applied.
+                _log.exception("state refresh failed; keeping the previous snapshot")
+
+    # -- callbacks ----------------------------------------------------------------------
+    def _subject_of(self, tenant_id: str, user_id: str) -> Subject | None:
+        principal = self.guard.directory.principal(tenant_id, user_id)
+        return None if principal is None else principal.subject
+
+    def _session_revoked(self, record: SessionRecord) -> None:
+        for server in self.listeners:
+            server.close_session(record.id)
+        minter = self.minters.get(record.tenant_id)
+        if minter is not None:
+            minter.forget_session(record.id)
+        self.guard.forget_session(record)
+        self.bus.publish(
+            AuditEvent(
+                tenant_id=record.tenant_id,
+                kind=Kind.SESSION_REVOKED,
+                outcome=Outcome.SUCCESS,
+                at=self.platform.clock.now(),
+                actor=record.revoked_by,
+                subject=record.user_id,
+                session_id=record.id,
+                reason=record.revoke_reason,
+            )
+        )
+
+    def _protocol_error(self, kind: str, peer_ip: str, detail: str) -> None:
+        # Framing attacks arrive before any host is known: they go to the operator's tenant.
+        self.bus.publish(
+            AuditEvent(
+                tenant_id=self.platform.settings.tenant,
+                kind=Kind.ATTACK_BLOCKED,
+                outcome=Outcome.DENY,
+                at=self.platform.clock.now(),
+                ip=peer_ip,
+                reason=kind,
+                details={"detail": detail[:300]},
+            )
+        )
+
+
+def _secure_cookies(head: RequestHead) -> bool:
+    return head.scheme == "https"

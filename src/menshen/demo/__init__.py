@@ -1,0 +1,1 @@
+"""The demo firm "Formosa Pay": sample internal apps, users, policies, one command."""

@@ -1,0 +1,153 @@
+"""``menshen demo``: the gateway, two sample apps and the demo firm, in one process.
+
+``DemoStack`` is also what the end-to-end tests start (with ephemeral ports), so the demo
+a person runs and the system the tests check are the same code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from menshen.app import Platform, Server
+from menshen.clock import Clock, SystemClock
+from menshen.demo.firm import FIRM_NAME, TENANT, DemoUser, read_credentials, seed, write_credentials
+from menshen.demo.sample_apps import SETTLEMENT, WIKI, JwksCache, SampleApp, build_app
+from menshen.gateway.tls import generate_self_signed
+from menshen.settings import Listener, Settings
+
+
+def _bind(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    sock.setblocking(False)
+    return sock
+
+
+class _QuietServer(uvicorn.Server):
+    """A sample app server that leaves signal handling to the demo's own loop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@dataclass
+class _SampleServer:
+    sample: SampleApp
+    sock: socket.socket
+    jwks: JwksCache
+    server: uvicorn.Server
+    task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+
+class DemoStack:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        http_port: int = 8800,
+        https_port: int | None = 8843,
+        app_ports: tuple[int, int] = (8801, 8802),
+        clock: Clock | None = None,
+        state_refresh_seconds: float = 1.0,
+        database_url: str | None = None,
+    ) -> None:
+        self.data_dir = data_dir
+        self.clock = clock or SystemClock()
+        self._http_port = http_port
+        self._https_port = https_port
+        self._app_ports = app_ports
+        self._refresh = state_refresh_seconds
+        self._database_url = database_url
+        self.platform: Platform | None = None
+        self.server: Server | None = None
+        self.people: dict[str, DemoUser] = {}
+        self._samples: list[_SampleServer] = []
+
+    @property
+    def credentials_path(self) -> Path:
+        return self.data_dir / "credentials.json"
+
+    @property
+    def http_url(self) -> str:
+        assert self.server is not None
+        return f"http://127.0.0.1:{self.server.listeners[0].port}"
+
+    @property
+    def https_url(self) -> str | None:
+        if self.server is None or len(self.server.listeners) < 2:
+            return None
+        return f"https://127.0.0.1:{self.server.listeners[1].port}"
+
+    async def start(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        listeners = [Listener("127.0.0.1", self._http_port)]
+        if self._https_port is not None:
+            cert, key = self.data_dir / "tls" / "cert.pem", self.data_dir / "tls" / "key.pem"
+            if not cert.exists() or not key.exists():
+                cert.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                await asyncio.to_thread(generate_self_signed, cert, key, ["localhost", "127.0.0.1"])
+            listeners.append(Listener("127.0.0.1", self._https_port, cert, key))
+        settings = Settings(
+            data_dir=self.data_dir,
+            database_url=self._database_url,
+            tenant=TENANT,
+            tenant_name=FIRM_NAME,
+            listeners=tuple(listeners),
+            state_refresh_seconds=self._refresh,
+        )
+        for sample, port in zip((SETTLEMENT, WIKI), self._app_ports, strict=True):
+            self._samples.append(self._sample_server(sample, port, settings.issuer))
+        for item in self._samples:
+            item.task = asyncio.get_running_loop().create_task(
+                item.server.serve(sockets=[item.sock]), name=f"sample-{item.sample.name}"
+            )
+        platform = await asyncio.to_thread(Platform.open, settings, self.clock)
+        self.platform = platform
+        known = read_credentials(self.credentials_path)
+        self.people = await asyncio.to_thread(
+            seed,
+            platform,
+            settlement_url=self._samples[0].url,
+            wiki_url=self._samples[1].url,
+            known=known,
+        )
+        self.server = Server(platform)
+        await self.server.start()
+        for item in self._samples:
+            item.jwks.url = f"{self.http_url}/.well-known/menshen/jwks.json"
+        write_credentials(self.credentials_path, self.people, self.http_url)
+
+    def _sample_server(self, sample: SampleApp, port: int, issuer: str) -> _SampleServer:
+        jwks = JwksCache("")
+        app = build_app(sample, jwks=jwks, issuer=issuer, clock=self.clock)
+        config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio")
+        server = _QuietServer(config)
+        return _SampleServer(sample, _bind(port), jwks, server)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            await self.server.stop()
+        for item in self._samples:
+            item.server.should_exit = True
+        for item in self._samples:
+            if item.task is not None:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.wait_for(item.task, 10)
+            item.sock.close()
+        self._samples.clear()
+        if self.platform is not None:
+            self.platform.close()
