@@ -213,7 +213,8 @@ class Server:
         for server in self.listeners:
             await server.stop()
         self.listeners.clear()
-        await asyncio.to_thread(self.sessions.flush_last_seen)
+        batch = self.sessions.take_last_seen()
+        await asyncio.to_thread(self.sessions.write_last_seen, batch)
         await self.writer.stop()
 
     # -- state upkeep -------------------------------------------------------------------
@@ -256,7 +257,8 @@ class Server:
             try:
                 await self.refresh_once()
                 if rounds % 10 == 0:
-                    await asyncio.to_thread(self.sessions.flush_last_seen)
+                    batch = self.sessions.take_last_seen()
+                    await asyncio.to_thread(self.sessions.write_last_seen, batch)
             except Exception:
                 # The old snapshot stays in force; revocations already applied stay applied.
                 _log.exception("state refresh failed; keeping the previous snapshot")

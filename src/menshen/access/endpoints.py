@@ -26,6 +26,7 @@ class OwnEndpoints:
             ("POST", "/.menshen/mfa/enrol"): signin.enrol_submit,
             ("GET", "/.menshen/"): account.home,
             ("GET", "/.menshen"): account.home,
+            ("GET", "/.menshen/devices"): account.home,
             ("GET", "/.menshen/logout"): account.logout_page,
             ("POST", "/.menshen/logout"): account.logout_submit,
             ("POST", "/.menshen/sessions/revoke"): account.revoke_submit,

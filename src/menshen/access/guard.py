@@ -9,7 +9,7 @@ path is a denial (the data plane answers 500 and forwards nothing).
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +29,8 @@ from menshen.sessions.useragent import user_agent_family
 from menshen.store.records import SessionRecord
 
 OWN_PREFIX = "/.menshen/"
+MAX_DENIALS_PER_SESSION = 10
+MAX_SESSIONS_WITH_DENIALS = 10_000
 JWKS_PATH = "/.well-known/menshen/jwks.json"
 ASSERTION_HEADER = "x-menshen-assertion"
 
@@ -66,7 +68,7 @@ class Guard:
         self._clock = clock
         self._own = own_endpoints
         self._directory = Directory.empty()
-        self._denials: dict[str, deque[Denial]] = {}
+        self._denials: OrderedDict[str, deque[Denial]] = OrderedDict()
         self._strip = SESSION_COOKIES | {"menshen_csrf", "__Host-menshen_csrf"}
 
     # -- state --------------------------------------------------------------------------
@@ -82,6 +84,17 @@ class Guard:
 
     def forget_session(self, record: SessionRecord) -> None:
         self._denials.pop(record.id, None)
+
+    def _remember_denial(self, session_id: str, denial: Denial) -> None:
+        """Keep the last few denials of recently denied sessions (bounded memory)."""
+        recent = self._denials.get(session_id)
+        if recent is None:
+            recent = self._denials[session_id] = deque(maxlen=MAX_DENIALS_PER_SESSION)
+            while len(self._denials) > MAX_SESSIONS_WITH_DENIALS:
+                self._denials.popitem(last=False)
+        else:
+            self._denials.move_to_end(session_id)
+        recent.append(denial)
 
     # -- the check ----------------------------------------------------------------------
     def check(self, head: RequestHead) -> Verdict:
@@ -185,7 +198,7 @@ class Guard:
         )
         reasons = decision.reasons or ("No rule allows this request.",)
         denial = Denial(event.id[:12], event.at, route.app, head.method, head.path, reasons)
-        self._denials.setdefault(session.id, deque(maxlen=10)).append(denial)
+        self._remember_denial(session.id, denial)
         if not wants_html(head.header("accept")):
             return problem_json(
                 403,

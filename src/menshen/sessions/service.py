@@ -162,7 +162,9 @@ class SessionService:
 
     async def revoke_user(self, tenant_id: str, user_id: str, *, by: str, reason: str) -> int:
         now = self._clock.now()
-        mine = [r for r in self._by_token.values() if r.tenant_id == tenant_id and r.user_id == user_id]
+        mine = [
+            r for r in self._by_token.values() if r.tenant_id == tenant_id and r.user_id == user_id
+        ]
         for record in mine:
             self._forget(record.id)
         ids = await asyncio.to_thread(
@@ -178,7 +180,11 @@ class SessionService:
 
     def sessions_of(self, tenant_id: str, user_id: str) -> list[SessionRecord]:
         return sorted(
-            (r for r in self._by_token.values() if r.tenant_id == tenant_id and r.user_id == user_id),
+            (
+                r
+                for r in self._by_token.values()
+                if r.tenant_id == tenant_id and r.user_id == user_id
+            ),
             key=lambda r: r.created_at,
         )
 
@@ -189,8 +195,8 @@ class SessionService:
         return self._last_seen.get(session_id, record.last_seen_at)
 
     # -- background upkeep --------------------------------------------------------------
-    def flush_last_seen(self) -> int:
-        """Write batched last-seen times (blocking; run in a thread)."""
+    def take_last_seen(self) -> dict[str, dict[str, datetime]]:
+        """Last-seen times changed since the previous call, by tenant (on the event loop)."""
         dirty, self._dirty = self._dirty, set()
         by_tenant: dict[str, dict[str, datetime]] = {}
         for session_id in dirty:
@@ -198,9 +204,17 @@ class SessionService:
             seen = self._last_seen.get(session_id)
             if record is not None and seen is not None:
                 by_tenant.setdefault(record.tenant_id, {})[session_id] = seen
+        return by_tenant
+
+    def write_last_seen(self, by_tenant: dict[str, dict[str, datetime]]) -> int:
+        """Write a ``take_last_seen`` batch (blocking; run in a thread)."""
         for tenant_id, seen_map in by_tenant.items():
             self._store.tenant(tenant_id).sessions.touch_many(seen_map)
         return sum(len(m) for m in by_tenant.values())
+
+    def flush_last_seen(self) -> int:
+        """Take and write in one go (for callers off the event loop: tests, shutdown)."""
+        return self.write_last_seen(self.take_last_seen())
 
     def fetch_revocations(self, tenant_ids: Sequence[str]) -> list[SessionRecord]:
         """Revocations made elsewhere since the last call (blocking; run in a thread)."""
