@@ -162,7 +162,7 @@ class Server:
             csrf=csrf,
             publish=self.bus.publish,
             clock=clock,
-            jwks=lambda tenant_id: platform.keyring(tenant_id).jwks(),
+            jwks=self._jwks_json,
             secure_cookies=secure,
         )
         self.endpoints = OwnEndpoints(
@@ -264,6 +264,12 @@ class Server:
                 _log.exception("state refresh failed; keeping the previous snapshot")
 
     # -- callbacks ----------------------------------------------------------------------
+    def _jwks_json(self, tenant_id: str) -> bytes:
+        minter = self.minters.get(tenant_id)
+        if minter is None:  # a tenant added since start: its keys arrive with the next refresh
+            return b'{"keys":[]}'
+        return self.platform.keyring(tenant_id).jwks_json()
+
     def _subject_of(self, tenant_id: str, user_id: str) -> Subject | None:
         principal = self.guard.directory.principal(tenant_id, user_id)
         return None if principal is None else principal.subject

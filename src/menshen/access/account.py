@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 from menshen.access.csrf import CsrfTokens, same_origin
@@ -34,7 +33,7 @@ class Account:
         csrf: CsrfTokens,
         publish: Publish,
         clock: Clock,
-        jwks: Callable[[str], dict[str, object]],
+        jwks: Callable[[str], bytes],
         secure_cookies: Callable[[RequestHead], bool],
     ) -> None:
         self._sessions = sessions
@@ -49,7 +48,7 @@ class Account:
         self._secure = secure_cookies
 
     def jwks(self, ctx: Context) -> Respond:
-        body = json.dumps(self._jwks(ctx.tenant_id), separators=(",", ":")).encode()
+        body = self._jwks(ctx.tenant_id)
         return Respond(
             200,
             (("content-type", "application/json"), ("cache-control", "public, max-age=60")),

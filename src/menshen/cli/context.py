@@ -20,7 +20,7 @@ from menshen.events.writer import AuditWriter
 from menshen.settings import Settings, load_settings
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @dataclass(frozen=True, slots=True)
