@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from menshen.access.account import Account
+from menshen.access.audit import PageAudit
 from menshen.access.csrf import CsrfTokens
 from menshen.access.directory import Directory
 from menshen.access.endpoints import OwnEndpoints
@@ -141,6 +142,7 @@ class Server:
             own_endpoints=lambda head: self.endpoints(head),
         )
         secure = _secure_cookies
+        audit = PageAudit(self.bus.publish, clock)
         signin = SignIn(
             identities=platform.identity,
             sessions=self.sessions,
@@ -148,7 +150,7 @@ class Server:
             pages=self.pages,
             signer=signer,
             csrf=csrf,
-            publish=self.bus.publish,
+            audit=audit,
             clock=clock,
             issuer_name=lambda tenant_id: self.guard.directory.firm_names.get(tenant_id, "menshen"),
             secure_cookies=secure,
@@ -160,8 +162,7 @@ class Server:
             recent_denials=self.guard.recent_denials,
             pages=self.pages,
             csrf=csrf,
-            publish=self.bus.publish,
-            clock=clock,
+            audit=audit,
             jwks=self._jwks_json,
             secure_cookies=secure,
         )

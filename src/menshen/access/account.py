@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from menshen.access.audit import Context, PageAudit
 from menshen.access.csrf import CsrfTokens, same_origin
 from menshen.access.forms import parse_form
 from menshen.access.guard import Denial
 from menshen.access.pages import Pages, redirect
-from menshen.access.signin import Context, Publish, SessionFinder
-from menshen.clock import Clock
+from menshen.access.signin import SessionFinder
 from menshen.errors import InvalidInput
-from menshen.events.model import AuditEvent, Kind, Outcome
+from menshen.events.model import Kind, Outcome
 from menshen.gateway.contract import Handle, RequestHead, Respond, Verdict
 from menshen.policy.model import Subject
 from menshen.sessions.cookies import clear_cookie, cookie_name
@@ -31,8 +31,7 @@ class Account:
         recent_denials: Callable[[str], list[Denial]],
         pages: Pages,
         csrf: CsrfTokens,
-        publish: Publish,
-        clock: Clock,
+        audit: PageAudit,
         jwks: Callable[[str], bytes],
         secure_cookies: Callable[[RequestHead], bool],
     ) -> None:
@@ -42,8 +41,7 @@ class Account:
         self._recent_denials = recent_denials
         self._pages = pages
         self._csrf = csrf
-        self._publish = publish
-        self._clock = clock
+        self._audit = audit
         self._jwks = jwks
         self._secure = secure_cookies
 
@@ -110,7 +108,7 @@ class Account:
         if not self._form_ok(ctx, body, session, "logout"):
             return self._expired(ctx)
         await self._sessions.revoke(ctx.tenant_id, session.id, by=session.user_id, reason="logout")
-        self._audit(ctx, Kind.LOGOUT, Outcome.SUCCESS, session, "user signed out")
+        self._audit.record(ctx, Kind.LOGOUT, Outcome.SUCCESS, session, "user signed out")
         cookie = clear_cookie(cookie_name(ctx.head.scheme), secure=self._secure(ctx.head))
         return self._pages.render(
             "message.html",
@@ -139,7 +137,7 @@ class Account:
             await self._sessions.revoke(
                 ctx.tenant_id, target.id, by=session.user_id, reason="revoked by its user"
             )
-            self._audit(
+            self._audit.record(
                 ctx,
                 Kind.SESSION_REVOKED,
                 Outcome.SUCCESS,
@@ -169,34 +167,11 @@ class Account:
         return self._csrf.check(session.id, purpose, form.get("csrf"))
 
     def _expired(self, ctx: Context) -> Respond:
-        self._audit(ctx, Kind.ATTACK_BLOCKED, Outcome.DENY, None, "forged or malformed form")
+        self._audit.record(ctx, Kind.ATTACK_BLOCKED, Outcome.DENY, None, "forged or malformed form")
         return self._pages.message(
             tenant_id=ctx.tenant_id,
             status=403,
             heading="Form expired",
             message="This form expired or did not come from this site. Go back and try again.",
             link="/.menshen/",
-        )
-
-    def _audit(
-        self,
-        ctx: Context,
-        kind: str,
-        outcome: str,
-        session: SessionRecord | None,
-        reason: str,
-        **details: str,
-    ) -> None:
-        self._publish(
-            AuditEvent(
-                tenant_id=ctx.tenant_id,
-                kind=kind,
-                outcome=outcome,
-                at=self._clock.now(),
-                actor=None if session is None else session.user_id,
-                ip=ctx.head.client_ip,
-                session_id=None if session is None else session.id,
-                reason=reason,
-                details={"path": ctx.head.path, **details},
-            )
         )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from menshen.access.account import Account
+from menshen.access.audit import Context
 from menshen.access.pages import problem_json
-from menshen.access.signin import Context, SignIn
+from menshen.access.signin import SignIn
 from menshen.gateway.contract import RequestHead, Verdict
 
 Route = Callable[[Context], Verdict]

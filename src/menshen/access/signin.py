@@ -14,13 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
+from menshen.access.audit import Context, PageAudit
 from menshen.access.csrf import CsrfTokens, pre_session_cookie_name, same_origin
 from menshen.access.forms import parse_form
 from menshen.access.pages import Pages, redirect
 from menshen.access.returnto import ReturnSigner, safe_return_path
 from menshen.clock import Clock
 from menshen.errors import AuthenticationFailed, InvalidInput
-from menshen.events.model import AuditEvent, Kind, Outcome
+from menshen.events.model import Kind, Outcome
 from menshen.gateway.contract import Handle, RequestHead, Respond, Verdict
 from menshen.identity.model import LoginOk
 from menshen.identity.service import IdentityService
@@ -30,18 +31,18 @@ from menshen.sessions.useragent import user_agent_family
 from menshen.store.records import SessionRecord
 
 SessionFinder = Callable[[RequestHead, str], tuple[SessionRecord | None, str]]
-Publish = Callable[[AuditEvent], None]
 
 GENERIC_LOGIN_ERROR = "The username or password is wrong, or sign-in is paused. Try again later."
 GENERIC_MFA_ERROR = "That code is not valid. Try the current code, or a recovery code."
 
 
 @dataclass(frozen=True, slots=True)
-class Context:
-    """What every handler needs to know about the request it serves."""
+class _Step:
+    """A second-factor form that passed its checks: whose session, where to go after."""
 
-    head: RequestHead
-    tenant_id: str
+    session: SessionRecord
+    rd: str
+    form: dict[str, str]
 
 
 class SignIn:
@@ -54,7 +55,7 @@ class SignIn:
         pages: Pages,
         signer: ReturnSigner,
         csrf: CsrfTokens,
-        publish: Publish,
+        audit: PageAudit,
         clock: Clock,
         issuer_name: Callable[[str], str],
         secure_cookies: Callable[[RequestHead], bool],
@@ -65,7 +66,7 @@ class SignIn:
         self._pages = pages
         self._signer = signer
         self._csrf = csrf
-        self._publish = publish
+        self._audit = audit
         self._clock = clock
         self._issuer_name = issuer_name
         self._secure = secure_cookies
@@ -83,7 +84,7 @@ class SignIn:
         return f"{page}?rd={quote(rd, safe='')}&sig={self._signer.sign(rd)}"
 
     def _bad_link(self, ctx: Context, detail: str) -> Respond:
-        self._attack(ctx, "altered sign-in link", detail)
+        self._audit.attack(ctx, "altered sign-in link", detail)
         return self._pages.message(
             tenant_id=ctx.tenant_id,
             status=400,
@@ -138,11 +139,12 @@ class SignIn:
         if form is None:
             return self._refused(ctx, "malformed login form")
         binding = read_cookie(head.header_values("cookie"), pre_session_cookie_name(head.scheme))
-        if not self._origin_ok(head) or not self._csrf.check(binding, "login", form.get("csrf")):
-            return self._refused(
-                ctx, "login form without a valid CSRF token or from another origin"
-            )
-        assert binding is not None
+        if (
+            binding is None
+            or not self._origin_ok(head)
+            or not self._csrf.check(binding, "login", form.get("csrf"))
+        ):
+            return self._refused(ctx, "login form without a valid CSRF token or cross-origin")
         rd = self.return_target(head, form.get("rd"), form.get("sig"))
         if rd is None:
             return self._bad_link(ctx, f"rd={form.get('rd')!r}")
@@ -152,7 +154,7 @@ class SignIn:
             identity.authenticate, username, form.get("password", ""), head.client_ip
         )
         if not isinstance(result, LoginOk):
-            self._audit(
+            self._audit.record(
                 ctx,
                 Kind.LOGIN_FAILURE,
                 Outcome.FAILURE,
@@ -173,7 +175,7 @@ class SignIn:
             auth_level="password",
             replaces=None if old is None else old.id,
         )
-        self._audit(
+        self._audit.record(
             ctx,
             Kind.LOGIN_SUCCESS,
             Outcome.SUCCESS,
@@ -188,12 +190,11 @@ class SignIn:
         return redirect(rd, set_cookies=(cookie,))
 
     # -- /.menshen/mfa ------------------------------------------------------------------
-    def mfa_page(self, ctx: Context, *, error: str | None = None) -> Verdict:
-        session, rd, refusal = self._mfa_preamble(ctx, ctx.head.query)
-        if refusal is not None:
-            return refusal
-        assert session is not None
-        assert rd is not None
+    def mfa_page(self, ctx: Context) -> Verdict:
+        found = self._second_factor_session(ctx, dict(parse_qsl(ctx.head.query)))
+        if isinstance(found, Respond):
+            return found
+        session, rd = found
         return Handle(lambda head, body: self._mfa_form(ctx, session, rd))
 
     async def _mfa_form(
@@ -219,25 +220,17 @@ class SignIn:
         return Handle(lambda head, body: self._mfa(Context(head, ctx.tenant_id), body))
 
     async def _mfa(self, ctx: Context, body: bytes) -> Respond:
-        form = self._form(body, ctx.head)
-        if form is None:
-            return self._refused(ctx, "malformed MFA form")
-        session, rd, refusal = self._mfa_preamble(ctx, None, form)
-        if refusal is not None:
-            return refusal
-        assert session is not None
-        assert rd is not None
-        if not self._origin_ok(ctx.head) or not self._csrf.check(
-            session.id, "mfa", form.get("csrf")
-        ):
-            return self._refused(ctx, "MFA form without a valid CSRF token or from another origin")
+        step = self._checked_form(ctx, body, "mfa")
+        if isinstance(step, Respond):
+            return step
+        session, rd, form = step.session, step.rd, step.form
         identity = self._identities(ctx.tenant_id)
         code = form.get("code", "").strip()[:64]
         method = "totp" if code.isdigit() else "recovery_code"
         check = identity.verify_totp if method == "totp" else identity.verify_recovery_code
         ok = await asyncio.to_thread(check, session.user_id, code, ctx.head.client_ip)
         if not ok:
-            self._audit(ctx, Kind.MFA_FAILURE, Outcome.FAILURE, session, method)
+            self._audit.record(ctx, Kind.MFA_FAILURE, Outcome.FAILURE, session, method)
             return await self._mfa_form(ctx, session, rd, error=GENERIC_MFA_ERROR)
         return await self._elevate(ctx, session, method, rd)
 
@@ -252,16 +245,15 @@ class SignIn:
             mfa_at=self._clock.now(),
             replaces=session.id,
         )
-        self._audit(ctx, Kind.MFA_SUCCESS, Outcome.SUCCESS, created.record, method)
+        self._audit.record(ctx, Kind.MFA_SUCCESS, Outcome.SUCCESS, created.record, method)
         return redirect(rd, set_cookies=(self._session_cookie(ctx.head, created.token),))
 
     # -- /.menshen/mfa/enrol ------------------------------------------------------------
     def enrol_page(self, ctx: Context) -> Verdict:
-        session, rd, refusal = self._mfa_preamble(ctx, ctx.head.query)
-        if refusal is not None:
-            return refusal
-        assert session is not None
-        assert rd is not None
+        found = self._second_factor_session(ctx, dict(parse_qsl(ctx.head.query)))
+        if isinstance(found, Respond):
+            return found
+        session, rd = found
         return Handle(lambda head, body: self._enrol_form(ctx, session, rd))
 
     async def _enrol_form(
@@ -291,25 +283,19 @@ class SignIn:
         return Handle(lambda head, body: self._enrol(Context(head, ctx.tenant_id), body))
 
     async def _enrol(self, ctx: Context, body: bytes) -> Respond:
-        form = self._form(body, ctx.head)
-        if form is None:
-            return self._refused(ctx, "malformed enrolment form")
-        session, rd, refusal = self._mfa_preamble(ctx, None, form)
-        if refusal is not None:
-            return refusal
-        assert session is not None
-        assert rd is not None
-        if not self._origin_ok(ctx.head) or not self._csrf.check(
-            session.id, "enrol", form.get("csrf")
-        ):
-            return self._refused(ctx, "enrolment form without a valid CSRF token")
+        step = self._checked_form(ctx, body, "enrol")
+        if isinstance(step, Respond):
+            return step
+        session, rd, form = step.session, step.rd, step.form
         identity = self._identities(ctx.tenant_id)
         try:
             codes = await asyncio.to_thread(
                 identity.confirm_totp_enrolment, session.user_id, form.get("code", "").strip()
             )
         except (AuthenticationFailed, InvalidInput):
-            self._audit(ctx, Kind.MFA_FAILURE, Outcome.FAILURE, session, "enrolment code wrong")
+            self._audit.record(
+                ctx, Kind.MFA_FAILURE, Outcome.FAILURE, session, "enrolment code wrong"
+            )
             return await self._enrol_form(ctx, session, rd, error=GENERIC_MFA_ERROR)
         elevated = await self._elevate(ctx, session, "totp", rd)
         cookies = tuple(value for key, value in elevated.headers if key == "set-cookie")
@@ -323,17 +309,32 @@ class SignIn:
         )
 
     # -- shared pieces ------------------------------------------------------------------
-    def _mfa_preamble(
-        self, ctx: Context, query: str | None, form: dict[str, str] | None = None
-    ) -> tuple[SessionRecord | None, str | None, Respond | None]:
-        values = form if form is not None else dict(parse_qsl(query or "", keep_blank_values=True))
+    def _second_factor_session(
+        self, ctx: Context, values: dict[str, str]
+    ) -> tuple[SessionRecord, str] | Respond:
+        """The signed-in (perhaps password-only) session and the checked return path."""
         rd = self.return_target(ctx.head, values.get("rd"), values.get("sig"))
         if rd is None:
-            return None, None, self._bad_link(ctx, f"rd={values.get('rd')!r}")
+            return self._bad_link(ctx, f"rd={values.get('rd')!r}")
         session, _ = self._find_session(ctx.head, ctx.tenant_id)
         if session is None:
-            return None, None, redirect(self._link("/.menshen/login", rd))
-        return session, rd, None
+            return redirect(self._link("/.menshen/login", rd))
+        return session, rd
+
+    def _checked_form(self, ctx: Context, body: bytes, purpose: str) -> _Step | Respond:
+        """A posted second-factor form: well-formed, same origin, CSRF token bound to session."""
+        form = self._form(body, ctx.head)
+        if form is None:
+            return self._refused(ctx, f"malformed {purpose} form")
+        found = self._second_factor_session(ctx, form)
+        if isinstance(found, Respond):
+            return found
+        session, rd = found
+        if not self._origin_ok(ctx.head) or not self._csrf.check(
+            session.id, purpose, form.get("csrf")
+        ):
+            return self._refused(ctx, f"{purpose} form without a valid CSRF token or cross-origin")
+        return _Step(session, rd, form)
 
     def _session_cookie(self, head: RequestHead, token: str) -> str:
         return set_cookie(cookie_name(head.scheme), token, secure=self._secure(head), max_age=None)
@@ -350,39 +351,10 @@ class SignIn:
         )
 
     def _refused(self, ctx: Context, detail: str) -> Respond:
-        self._attack(ctx, "forged or malformed form", detail)
+        self._audit.attack(ctx, "forged or malformed form", detail)
         return self._pages.message(
             tenant_id=ctx.tenant_id,
             status=403,
             heading="Form expired",
             message="This form expired or did not come from this site. Go back and try again.",
-        )
-
-    def _attack(self, ctx: Context, reason: str, detail: str) -> None:
-        self._audit(ctx, Kind.ATTACK_BLOCKED, Outcome.DENY, None, reason, detail=detail[:300])
-
-    def _audit(
-        self,
-        ctx: Context,
-        kind: str,
-        outcome: str,
-        session: SessionRecord | None,
-        reason: str | None,
-        *,
-        subject: str | None = None,
-        **details: str,
-    ) -> None:
-        self._publish(
-            AuditEvent(
-                tenant_id=ctx.tenant_id,
-                kind=kind,
-                outcome=outcome,
-                at=self._clock.now(),
-                actor=None if session is None else session.user_id,
-                subject=subject,
-                ip=ctx.head.client_ip,
-                session_id=None if session is None else session.id,
-                reason=reason,
-                details={"path": ctx.head.path, **details},
-            )
         )
