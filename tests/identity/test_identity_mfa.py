@@ -275,6 +275,7 @@ class _View:
         self.keys = real.keys
         self.audit = real.audit
         self.config = real.config
+        self.transaction = real.transaction
 
 
 def test_a_replay_is_refused_even_when_another_process_read_before_the_first_use(

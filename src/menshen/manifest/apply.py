@@ -80,7 +80,8 @@ def apply_manifests(
 ) -> ApplyReport:
     """Validate ``manifests`` against each other and the store, then write them.
 
-    Raises ``ConfigError`` (naming file and line) before any write if anything is wrong.
+    Raises ``ConfigError`` (naming file and line) before any write if anything is wrong,
+    and writes everything in one transaction.
     ``new_id`` makes ids for new groups (default: random uuid4 hex).
     """
     ordered = sorted(manifests, key=lambda manifest: KINDS.index(manifest.kind))
@@ -93,9 +94,11 @@ def apply_manifests(
         else:
             plan.append(_plan_object(tenant_store, manifest, clock))
     if not dry_run:
-        for _, writes in plan:
-            for write in writes:
-                write()
+        # One transaction: a store failure part-way leaves nothing half-applied.
+        with tenant_store.transaction():
+            for _, writes in plan:
+                for write in writes:
+                    write()
     return ApplyReport(items=tuple(item for item, _ in plan), dry_run=dry_run)
 
 

@@ -9,6 +9,7 @@ Every write is one transaction: it happens whole or not at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -145,6 +146,10 @@ class TenantStore(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def config(self) -> ConfigRepository: ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Calls made inside the block commit together or not at all."""
+        ...
 
 
 class Store(Protocol):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,9 @@ class Database:
             self.backend = "postgresql"
             self.engine = _postgres_engine(parsed, schema)
         self.url = parsed
+        self._unit: ContextVar[Connection | None] = ContextVar(
+            f"menshen_unit_{id(self)}", default=None
+        )
 
     @classmethod
     def for_data_dir(cls, data_dir: str | Path) -> Database:
@@ -79,17 +83,44 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A connection with one consistent snapshot; nothing it does is committed."""
+        """A connection with one consistent snapshot; nothing it does is committed.
+
+        Inside ``unit_of_work`` it is the unit's connection, so reads see its writes.
+        """
+        shared = self._unit.get()
+        if shared is not None:
+            yield shared
+            return
         with translate_errors(), self.engine.connect() as conn:
             yield conn
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """One transaction that commits when the block ends and rolls back on error."""
+        """One transaction that commits when the block ends and rolls back on error.
+
+        Inside ``unit_of_work`` it joins the unit's transaction instead.
+        """
+        shared = self._unit.get()
+        if shared is not None:
+            yield shared
+            return
         with translate_errors(), self.engine.connect() as conn:
             conn = conn.execution_options(**{_WRITE_OPTION: True})
             with conn.begin():
                 yield conn
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """Every read and write of this thread in the block is one transaction: all or nothing."""
+        if self._unit.get() is not None:
+            yield  # already inside one: join it
+            return
+        with self.write() as conn:
+            token = self._unit.set(conn)
+            try:
+                yield
+            finally:
+                self._unit.reset(token)
 
     def ping(self) -> None:
         """Round-trip to the database; ``StoreUnavailable`` if it does not answer."""

@@ -7,6 +7,7 @@ bound to one tenant id, and only ``tenants``/``add_tenant`` look across tenants.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ class SqlTenantStore:
     """Every repository of one tenant; each statement is scoped to ``tenant_id``."""
 
     __slots__ = (
+        "_database",
         "audit",
         "config",
         "credentials",
@@ -41,6 +43,7 @@ class SqlTenantStore:
 
     def __init__(self, database: Database, tenant_id: str) -> None:
         scope = Scope(database, tenant_id)
+        self._database = database
         self.tenant_id = tenant_id
         self.users = SqlUserRepository(scope)
         self.groups = SqlGroupRepository(scope)
@@ -50,6 +53,10 @@ class SqlTenantStore:
         self.keys = SqlKeyRepository(scope)
         self.audit = SqlAuditRepository(scope)
         self.config = SqlConfigRepository(scope)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Group several repository calls into one transaction (all or nothing)."""
+        return self._database.unit_of_work()
 
 
 class SqlStore:
