@@ -154,6 +154,7 @@ class Server:
             clock=clock,
             issuer_name=lambda tenant_id: self.guard.directory.firm_names.get(tenant_id, "menshen"),
             secure_cookies=secure,
+            ensure_known=self._ensure_known,
         )
         account = Account(
             sessions=self.sessions,
@@ -172,6 +173,7 @@ class Server:
             account=account,
         )
         self.listeners: list[GatewayServer] = []
+        self._revisions: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.sessions.on_revoke(self._session_revoked)
 
@@ -220,16 +222,18 @@ class Server:
 
     # -- state upkeep -------------------------------------------------------------------
     async def reload_directory(self) -> Directory:
-        platform = self.platform
-        directory = await asyncio.to_thread(load_directory, platform.store, platform.tenant_ids())
-        self.guard.set_directory(directory)
-        self.pages.set_firm_names(directory.firm_names)
-        return directory
+        """Rebuild the directory now, whatever the revisions say."""
+        self._revisions = {}
+        await self.refresh_once()
+        return self.guard.directory
 
     async def refresh_once(self) -> None:
-        """Pick up changes made elsewhere: config, people, revocations, rotated keys."""
+        """Pick up changes made elsewhere: revocations always; people, apps, policies and
+        keys only when a tenant's revision moved (rebuilding costs queries per user)."""
         revoked, directory = await asyncio.to_thread(self._read_changes)
         self.sessions.apply_revocations(revoked)
+        if directory is None:
+            return
         self.guard.set_directory(directory)
         self.pages.set_firm_names(directory.firm_names)
         for tenant_id in directory.firm_names:
@@ -240,14 +244,19 @@ class Server:
                     self.platform.clock,
                 )
 
-    def _read_changes(self) -> tuple[list[SessionRecord], Directory]:
-        """Blocking reads of everything that may have changed (runs in a worker thread)."""
+    def _read_changes(self) -> tuple[list[SessionRecord], Directory | None]:
+        """Blocking reads of what changed elsewhere (runs in a worker thread)."""
         platform = self.platform
-        tenant_ids = platform.tenant_ids()
+        revisions = platform.store.revisions()
+        tenant_ids = sorted(revisions)
         revoked = self.sessions.fetch_revocations(tenant_ids)
+        if revisions == self._revisions:
+            return revoked, None
         for tenant_id in tenant_ids:
             platform.keyring(tenant_id).reload()
-        return revoked, load_directory(platform.store, tenant_ids)
+        directory = load_directory(platform.store, tenant_ids)
+        self._revisions = revisions
+        return revoked, directory
 
     async def _upkeep(self) -> None:
         interval = self.platform.settings.state_refresh_seconds
@@ -265,6 +274,10 @@ class Server:
                 _log.exception("state refresh failed; keeping the previous snapshot")
 
     # -- callbacks ----------------------------------------------------------------------
+    async def _ensure_known(self, tenant_id: str, user_id: str) -> None:
+        if self.guard.directory.principal(tenant_id, user_id) is None:
+            await self.reload_directory()
+
     def _jwks_json(self, tenant_id: str) -> bytes:
         minter = self.minters.get(tenant_id)
         if minter is None:  # a tenant added since start: its keys arrive with the next refresh

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from menshen.demo.firm import TENANT
@@ -160,3 +161,26 @@ def _session_of(running: RunningStack, token: str) -> str:
     found = running.stack.server.sessions.lookup(TENANT, token, "Chrome/Linux")
     assert found.session is not None
     return found.session.id
+
+
+def test_group_change_after_sign_in_is_enforced(running: RunningStack) -> None:
+    """Removing a user from a group takes effect on their open session (iap.md §12)."""
+    platform = running.stack.platform
+    assert platform is not None
+    identity = platform.identity(TENANT)
+    identity.create_user("gina", "gina@contractor.example", "Gina", "gina-correct-horse-1")
+    identity.add_member("contractors", "gina")
+    with running.client() as client:
+        assert wait_until(lambda: _can_sign_in(running, client, "gina", "gina-correct-horse-1"))
+        assert client.get("/wiki/").status_code == 200
+        identity.remove_member("contractors", "gina")
+        assert wait_until(lambda: client.get("/wiki/").status_code == 403, timeout=5)
+
+
+def _can_sign_in(running: RunningStack, client: httpx.Client, username: str, password: str) -> bool:
+    page = client.get("/.menshen/login")
+    done = client.post(
+        "/.menshen/login",
+        data={**form_fields(page.text), "username": username, "password": password},
+    )
+    return done.status_code == 302

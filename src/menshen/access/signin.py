@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote
 
@@ -59,6 +59,7 @@ class SignIn:
         clock: Clock,
         issuer_name: Callable[[str], str],
         secure_cookies: Callable[[RequestHead], bool],
+        ensure_known: Callable[[str, str], Awaitable[None]],
     ) -> None:
         self._identities = identities
         self._sessions = sessions
@@ -70,6 +71,7 @@ class SignIn:
         self._clock = clock
         self._issuer_name = issuer_name
         self._secure = secure_cookies
+        self._ensure_known = ensure_known
 
     # -- return target ------------------------------------------------------------------
     def return_target(self, head: RequestHead, rd: str | None, sig: str | None) -> str | None:
@@ -166,6 +168,8 @@ class SignIn:
             return self._login_form(
                 ctx, rd, binding, error=GENERIC_LOGIN_ERROR, username=username, status=401
             )
+        # A user created moments ago may not be in the guard's snapshot yet.
+        await self._ensure_known(ctx.tenant_id, result.user.id)
         old, _ = self._find_session(head, ctx.tenant_id)
         created = await self._sessions.create(
             ctx.tenant_id,

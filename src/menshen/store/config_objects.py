@@ -43,7 +43,7 @@ class SqlConfigRepository:
 
     def put(self, record: ConfigObjectRecord) -> None:
         row = self._scope.row(record)
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             upsert(conn, config_objects, row, ["tenant_id", "kind", "name"])
 
     def delete(self, kind: str, name: str) -> None:
@@ -53,6 +53,6 @@ class SqlConfigRepository:
             config_objects.c.kind == kind,
             config_objects.c.name == name,
         )
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no {kind} {name!r}")

@@ -40,7 +40,7 @@ class SqlCredentialRepository:
     def put_totp(self, record: TotpRecord) -> None:
         """Insert or replace the user's TOTP credential; NotFound if the user is unknown."""
         row = self._scope.row(record)
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             upsert(conn, totp_credentials, row, ["tenant_id", "user_id"])
 
     def delete_totp(self, user_id: str) -> None:
@@ -48,7 +48,7 @@ class SqlCredentialRepository:
         stmt = delete(totp_credentials).where(
             self._scope.where(totp_credentials), totp_credentials.c.user_id == user_id
         )
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             conn.execute(stmt)
 
     def advance_totp_step(self, user_id: str, step: int) -> bool:

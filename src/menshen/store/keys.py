@@ -25,7 +25,7 @@ class SqlKeyRepository:
 
     def add(self, key: SigningKeyRecord) -> None:
         row = self._scope.row(key)
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             conn.execute(insert(signing_keys).values(row))
 
     def list(self) -> Sequence[SigningKeyRecord]:
@@ -50,7 +50,7 @@ class SqlKeyRepository:
                 )
             )
         )
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no signing key {kid!r}")
 
@@ -59,6 +59,6 @@ class SqlKeyRepository:
         stmt = delete(signing_keys).where(
             self._scope.where(signing_keys), signing_keys.c.kid == kid
         )
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no signing key {kid!r}")

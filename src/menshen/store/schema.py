@@ -55,6 +55,9 @@ tenants = Table(
     Column("id", String(ID), primary_key=True),
     Column("name", String(NAME), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Bumped by every change the gateway's in-memory directory depends on (people, groups,
+    # credentials, apps, policies, keys), so replicas reload only when something changed.
+    Column("revision", BigInteger(), nullable=False, server_default="0"),
 )
 
 users = Table(

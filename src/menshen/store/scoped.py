@@ -7,15 +7,17 @@ one place the multi-tenant rule of DESIGN.md §5 is enforced for the SQL store.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Table
+from sqlalchemy import ColumnElement, Connection, Table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from menshen.errors import InvalidInput
 from menshen.store.db import Database
+from menshen.store.schema import tenants
 
 
 class _Record(Protocol):
@@ -34,6 +36,17 @@ class Scope:
     def __init__(self, db: Database, tenant_id: str) -> None:
         self.db = db
         self.tenant_id = tenant_id
+
+    @contextmanager
+    def changing(self) -> Iterator[Connection]:
+        """A write transaction that also bumps the tenant's revision (see ``schema.tenants``)."""
+        with self.db.write() as conn:
+            yield conn
+            conn.execute(
+                update(tenants)
+                .where(tenants.c.id == self.tenant_id)
+                .values(revision=tenants.c.revision + 1)
+            )
 
     def where(self, table: Table) -> ColumnElement[bool]:
         """The tenant condition every statement on ``table`` carries."""

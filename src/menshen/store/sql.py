@@ -82,8 +82,15 @@ class SqlStore:
 
     def tenants(self) -> Sequence[TenantRecord]:
         with self.database.read() as conn:
-            rows = conn.execute(select(tenants).order_by(tenants.c.id))
+            columns = (tenants.c.id, tenants.c.name, tenants.c.created_at)
+            rows = conn.execute(select(*columns).order_by(tenants.c.id))
             return [record_of(TenantRecord, row) for row in rows]
+
+    def revisions(self) -> dict[str, int]:
+        """Each tenant's revision: it changes whenever people, apps, policies or keys do."""
+        with self.database.read() as conn:
+            rows = conn.execute(select(tenants.c.id, tenants.c.revision))
+            return {row.id: int(row.revision) for row in rows}
 
     def add_tenant(self, tenant: TenantRecord) -> None:
         """Add ``tenant``; nothing happens if a tenant with its id exists already."""

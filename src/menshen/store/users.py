@@ -23,7 +23,7 @@ class SqlUserRepository:
 
     def add(self, user: UserRecord) -> None:
         row = self._scope.row(user)
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             conn.execute(insert(users).values(row))
 
     def get(self, user_id: str) -> UserRecord | None:
@@ -44,7 +44,7 @@ class SqlUserRepository:
             .where(self._scope.where(users), users.c.id == user.id)
             .values({name: row[name] for name in _USER_MUTABLE})
         )
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no user {user.id!r}")
 
@@ -77,7 +77,7 @@ class SqlGroupRepository:
 
     def add(self, group: GroupRecord) -> None:
         row = self._scope.row(group)
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             conn.execute(insert(groups).values(row))
 
     def get(self, group_id: str) -> GroupRecord | None:
@@ -102,13 +102,13 @@ class SqlGroupRepository:
                 name=row["name"], description=row["description"], mfa_required=row["mfa_required"]
             )
         )
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             if conn.execute(stmt).rowcount == 0:
                 raise NotFound(f"no group {group.id!r}")
 
     def delete(self, group_id: str) -> None:
         """Delete the group and its memberships; NotFound if there is no such group."""
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             conn.execute(
                 delete(memberships).where(
                     self._scope.where(memberships), memberships.c.group_id == group_id
@@ -120,7 +120,7 @@ class SqlGroupRepository:
 
     def add_member(self, group_id: str, user_id: str) -> None:
         """Add ``user_id`` to the group (idempotent); NotFound if either is unknown here."""
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             self._require(conn, group_id, user_id)
             values = {"tenant_id": self._scope.tenant_id, "group_id": group_id, "user_id": user_id}
             insert_ignore(conn, memberships, values, ["tenant_id", "group_id", "user_id"])
@@ -132,7 +132,7 @@ class SqlGroupRepository:
             memberships.c.group_id == group_id,
             memberships.c.user_id == user_id,
         )
-        with self._scope.db.write() as conn:
+        with self._scope.changing() as conn:
             conn.execute(stmt)
 
     def members(self, group_id: str) -> Sequence[UserRecord]:
