@@ -117,3 +117,14 @@ def test_events_are_immutable() -> None:
     event = make_event(1)
     with pytest.raises(dataclasses.FrozenInstanceError):
         event.kind = "access.deny"  # type: ignore[misc]
+
+
+def test_sequential_event_ids_are_unique_and_differ_between_sources() -> None:
+    """The request path's ids never repeat within a source, nor across two sources."""
+    from menshen.events.model import SequentialEventIds
+
+    first = SequentialEventIds(lambda n: b"\x01" * n)
+    second = SequentialEventIds(lambda n: b"\x02" * n)
+    ids = [first() for _ in range(1000)] + [second() for _ in range(1000)]
+    assert len(set(ids)) == 2000
+    assert all(len(i) == 32 for i in ids)

@@ -20,7 +20,7 @@ from menshen.access.pages import Pages, problem_json, redirect, wants_html
 from menshen.access.returnto import ReturnSigner
 from menshen.assertions.mint import AssertionMinter
 from menshen.clock import Clock
-from menshen.events.model import AuditEvent, Kind, Outcome
+from menshen.events.model import AuditEvent, Kind, Outcome, SequentialEventIds
 from menshen.gateway.contract import Forward, RequestHead, Respond, Verdict
 from menshen.policy.model import AccessRequest, Decision, Effect
 from menshen.sessions.cookies import SESSION_COOKIES, cookie_name, read_cookie
@@ -70,6 +70,7 @@ class Guard:
         self._directory = Directory.empty()
         self._denials: OrderedDict[str, deque[Denial]] = OrderedDict()
         self._strip = SESSION_COOKIES | {"menshen_csrf", "__Host-menshen_csrf"}
+        self._event_ids = SequentialEventIds()
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -280,6 +281,7 @@ class Guard:
             session_id=None if session is None else session.id,
             reason=reason,
             details={"method": head.method, "path": head.path, "host": head.host},
+            id=self._event_ids(),
         )
         self._publish(event)
         return event

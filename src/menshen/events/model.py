@@ -7,7 +7,9 @@ NIST SP 800-92 §2 (log content: what, when, who, where, outcome).
 
 from __future__ import annotations
 
+import itertools
 import re
+import secrets
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -22,6 +24,24 @@ EventIdSource = Callable[[], str]
 def new_event_id() -> str:
     """A random event id (uuid4, 32 hex digits)."""
     return uuid.uuid4().hex
+
+
+class SequentialEventIds:
+    """Event ids for the request path: a random 64-bit prefix per source, then a counter.
+
+    As unique as uuid4 ids across processes (the prefix is random) and within one (the
+    counter), without a ``getrandom`` system call per event, which cost a tenth of the
+    gateway's time per request when profiled (docs/benchmarks.md).
+    """
+
+    __slots__ = ("_counter", "_prefix")
+
+    def __init__(self, random_bytes: Callable[[int], bytes] = secrets.token_bytes) -> None:
+        self._prefix = random_bytes(8).hex()
+        self._counter = itertools.count()
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
 
 
 class Kind:
