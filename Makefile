@@ -5,8 +5,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
+BENCH_ARGS ?=
 
-.PHONY: demo test lint typecheck unit e2e bench bench-gateway system-deps clean
+.PHONY: demo test lint bench bench-gateway system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +34,7 @@ bench: bench-gateway
 
 bench-gateway: $(STAMP)
 	scripts/ensure-system-deps.sh bench
-	$(BIN)/python -m bench.gateway
+	$(BIN)/python -m bench.gateway $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .menshen-demo bench/out .mypy_cache .ruff_cache
