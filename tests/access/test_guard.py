@@ -239,4 +239,8 @@ def test_recent_denials_are_bounded(world: World) -> None:
         world.check("/ledger/export/x", token)
     session = world.sessions.lookup("t1", token, "Chrome/Linux").session
     assert session is not None
-    assert len(world.guard.recent_denials(session.id)) == 10
+    denials = world.guard.recent_denials(session.id)
+    assert len(denials) == 10
+    assert len({d.reference for d in denials}) == 10  # each names its own audit event
+    audited = {e.id for e in world.events if e.kind == "access.deny"}
+    assert {d.reference for d in denials} <= audited

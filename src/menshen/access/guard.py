@@ -198,7 +198,7 @@ class Guard:
             head, route, Kind.ACCESS_DENY, Outcome.DENY, session, "; ".join(decision.reasons)
         )
         reasons = decision.reasons or ("No rule allows this request.",)
-        denial = Denial(event.id[:12], event.at, route.app, head.method, head.path, reasons)
+        denial = Denial(event.id, event.at, route.app, head.method, head.path, reasons)
         self._remember_denial(session.id, denial)
         if not wants_html(head.header("accept")):
             return problem_json(
