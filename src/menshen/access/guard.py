@@ -31,11 +31,23 @@ from menshen.store.records import SessionRecord
 OWN_PREFIX = "/.menshen/"
 MAX_DENIALS_PER_SESSION = 10
 MAX_SESSIONS_WITH_DENIALS = 10_000
+MAX_GRANTED = 50_000
 JWKS_PATH = "/.well-known/menshen/jwks.json"
 ASSERTION_HEADER = "x-menshen-assertion"
 
 Publish = Callable[[AuditEvent], None]
 OwnEndpoints = Callable[[RequestHead], Verdict]
+
+
+@dataclass(frozen=True, slots=True)
+class _Granted:
+    """A session's last ``Forward`` and what it was built from (see ``Guard._allow``)."""
+
+    principal: Principal
+    route: Route
+    groups: tuple[str, ...]
+    assertion: str
+    forward: Forward
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +83,7 @@ class Guard:
         self._denials: OrderedDict[str, deque[Denial]] = OrderedDict()
         self._strip = SESSION_COOKIES | {"menshen_csrf", "__Host-menshen_csrf"}
         self._event_ids = SequentialEventIds()
+        self._granted: dict[str, _Granted] = {}
 
     # -- state --------------------------------------------------------------------------
     @property
@@ -85,6 +98,7 @@ class Guard:
 
     def forget_session(self, record: SessionRecord) -> None:
         self._denials.pop(record.id, None)
+        self._granted.pop(record.id, None)
 
     def _remember_denial(self, session_id: str, denial: Denial) -> None:
         """Keep the last few denials of recently denied sessions (bounded memory)."""
@@ -106,14 +120,19 @@ class Guard:
         route = directory.route(head.host, path)
         if route is None:
             return problem_json(404, "Not Found", "No application is served here.")
-        session, problem = self.session_for(head, route.tenant_id)
+        # Performance: one clock read per request, shared by the session lookup, the
+        # policy and the audit event (they describe the same instant).
+        now = self._clock.now()
+        session, problem = self.session_for(head, route.tenant_id, now)
         if session is None:
-            return self._unauthenticated(head, route, problem)
+            return self._unauthenticated(head, route, problem, now)
         principal = directory.principal(route.tenant_id, session.user_id)
         if principal is None or principal.disabled:
-            return self._unauthenticated(head, route, "account unknown or disabled")
+            return self._unauthenticated(head, route, "account unknown or disabled", now)
         if session.auth_level != "mfa" and (principal.mfa_required or principal.mfa_enrolled):
-            return self._step_up(head, route, session, principal, "Finish two-step verification.")
+            return self._step_up(
+                head, route, session, principal, "Finish two-step verification.", now=now
+            )
         policy = directory.policy(route.tenant_id)
         request = AccessRequest(
             tenant_id=route.tenant_id,
@@ -121,7 +140,7 @@ class Guard:
             method=head.method,
             path=path,
             source_ip=head.client_ip,
-            now=self._clock.now(),
+            now=now,
             subject=principal.subject,
             mfa_method=session.mfa_method,
             mfa_at=session.mfa_at,
@@ -131,22 +150,29 @@ class Guard:
         else:
             decision = policy.decide(request)
         if decision.effect is Effect.ALLOW:
-            return self._allow(head, route, session, principal, decision)
+            return self._allow(head, route, session, principal, decision, now)
         if decision.effect is Effect.STEP_UP:
             reason = decision.reasons[0] if decision.reasons else "Verify again."
-            return self._step_up(head, route, session, principal, reason, decision)
-        return self._deny(head, route, session, principal, decision)
+            return self._step_up(head, route, session, principal, reason, decision, now)
+        return self._deny(head, route, session, principal, decision, now)
 
-    def session_for(self, head: RequestHead, tenant_id: str) -> tuple[SessionRecord | None, str]:
-        cookies = head.header_values("cookie")
+    def session_for(
+        self, head: RequestHead, tenant_id: str, now: datetime | None = None
+    ) -> tuple[SessionRecord | None, str]:
+        # Performance: the cookie and user-agent fields are found in one pass over the head.
+        cookies: list[str] = []
+        agent: str | None = None
+        for key, value in head.headers:
+            if key == "cookie":
+                cookies.append(value)
+            elif key == "user-agent" and agent is None:
+                agent = value
         if not cookies:
             return None, "no session cookie"
         token = read_cookie(cookies, cookie_name(head.scheme))
         if token is None:
             return None, "no valid session cookie"
-        found = self._sessions.lookup(
-            tenant_id, token, user_agent_family(head.header("user-agent"))
-        )
+        found = self._sessions.lookup(tenant_id, token, user_agent_family(agent), now=now)
         return found.session, found.problem or ""
 
     # -- outcomes -----------------------------------------------------------------------
@@ -157,23 +183,33 @@ class Guard:
         session: SessionRecord,
         principal: Principal,
         decision: Decision,
+        now: datetime,
     ) -> Verdict:
         minter = self._minters.get(route.tenant_id)
         if minter is None:
             return problem_json(503, "Unavailable", "No signing key for this firm.")
         subject = principal.subject
+        # Performance: the Forward of a session's previous request is reused while the
+        # principal and route snapshots and the (cached) assertion are the very same objects.
+        granted = self._granted.get(session.id)
+        if granted is not None and (
+            granted.principal is not principal or granted.route is not route
+        ):
+            granted = None
         assertion = minter.mint(
             audience=route.app,
             subject=subject.user_id,
             username=subject.username,
             email=subject.email,
-            groups=sorted(subject.groups),
+            groups=sorted(subject.groups) if granted is None else granted.groups,
             session_id=session.id,
             mfa_method=session.mfa_method,
             mfa_at=session.mfa_at,
         )
-        self._event(head, route, Kind.ACCESS_ALLOW, Outcome.ALLOW, session, decision.rule)
-        return Forward(
+        self._event(head, route, Kind.ACCESS_ALLOW, Outcome.ALLOW, session, decision.rule, now)
+        if granted is not None and granted.assertion is assertion:
+            return granted.forward
+        forward = Forward(
             upstream=route.upstream,
             add_headers=(
                 (ASSERTION_HEADER, assertion),
@@ -185,6 +221,11 @@ class Guard:
             session_id=session.id,
             max_body_bytes=route.max_body_bytes,
         )
+        if len(self._granted) >= MAX_GRANTED and session.id not in self._granted:
+            self._granted.clear()
+        groups = tuple(sorted(subject.groups)) if granted is None else granted.groups
+        self._granted[session.id] = _Granted(principal, route, groups, assertion, forward)
+        return forward
 
     def _deny(
         self,
@@ -193,9 +234,10 @@ class Guard:
         session: SessionRecord,
         principal: Principal,
         decision: Decision,
+        now: datetime,
     ) -> Respond:
         event = self._event(
-            head, route, Kind.ACCESS_DENY, Outcome.DENY, session, "; ".join(decision.reasons)
+            head, route, Kind.ACCESS_DENY, Outcome.DENY, session, "; ".join(decision.reasons), now
         )
         reasons = decision.reasons or ("No rule allows this request.",)
         denial = Denial(event.id, event.at, route.app, head.method, head.path, reasons)
@@ -230,8 +272,9 @@ class Guard:
         principal: Principal,
         reason: str,
         decision: Decision | None = None,
+        now: datetime | None = None,
     ) -> Respond:
-        self._event(head, route, Kind.ACCESS_STEP_UP, Outcome.STEP_UP, session, reason)
+        self._event(head, route, Kind.ACCESS_STEP_UP, Outcome.STEP_UP, session, reason, now)
         if not wants_html(head.header("accept")) or head.method not in ("GET", "HEAD"):
             return problem_json(
                 401,
@@ -245,9 +288,11 @@ class Guard:
             target = "/.menshen/mfa/enrol"
         return redirect(self._login_link(head, target))
 
-    def _unauthenticated(self, head: RequestHead, route: Route, problem: str) -> Respond:
+    def _unauthenticated(
+        self, head: RequestHead, route: Route, problem: str, now: datetime | None = None
+    ) -> Respond:
         if problem not in ("no session cookie", ""):
-            self._event(head, route, Kind.ACCESS_DENY, Outcome.DENY, None, problem)
+            self._event(head, route, Kind.ACCESS_DENY, Outcome.DENY, None, problem, now)
         if wants_html(head.header("accept")) and head.method in ("GET", "HEAD"):
             return redirect(self._login_link(head, "/.menshen/login"))
         return problem_json(
@@ -269,12 +314,13 @@ class Guard:
         outcome: str,
         session: SessionRecord | None,
         reason: str | None,
+        now: datetime | None = None,
     ) -> AuditEvent:
         event = AuditEvent(
             tenant_id=route.tenant_id,
             kind=kind,
             outcome=outcome,
-            at=self._clock.now(),
+            at=self._clock.now() if now is None else now,
             actor=None if session is None else session.user_id,
             app=route.app,
             ip=head.client_ip,

@@ -57,6 +57,7 @@ class ClientConnection(asyncio.Protocol):
         self.peer_trusted = False
         self.tunnel: WebSocketTunnel | None = None
         self._parser = httptools.HttpRequestParser(self)
+        self._max_head = server.limits.max_header_bytes
         self._url = b""
         self._raw_headers: list[tuple[bytes, bytes]] = []
         self._head_size = 0
@@ -157,7 +158,7 @@ class ClientConnection(asyncio.Protocol):
             kind = "smuggling" if "Length" in message or "Encoding" in message else "malformed"
             self._reject(Rejected(400, kind, message))
             return
-        if self._in_head and self._head_raw > self.server.limits.max_header_bytes:
+        if self._in_head and self._head_raw > self._max_head:
             self._reject(Rejected(431, "header_too_large", "request header section too large"))
 
     # -- httptools callbacks ----------------------------------------------------------
@@ -172,13 +173,13 @@ class ClientConnection(asyncio.Protocol):
     def on_url(self, url: bytes) -> None:
         self._url += url
         self._head_size += len(url)
-        if self._head_size > self.server.limits.max_header_bytes:
+        if self._head_size > self._max_head:
             raise Rejected(414, "header_too_large", "request target too long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         self._raw_headers.append((name, value))
         self._head_size += len(name) + len(value) + 4
-        if self._head_size > self.server.limits.max_header_bytes:
+        if self._head_size > self._max_head:
             raise Rejected(431, "header_too_large", "request header section too large")
 
     def on_headers_complete(self) -> None:
@@ -412,5 +413,7 @@ class ClientConnection(asyncio.Protocol):
 def _has_bare_lf(data: bytes) -> bool:
     """A LF not preceded by CR within the head part of ``data`` (RFC 9112 §2.2)."""
     end = data.find(b"\r\n\r\n")
-    head = data if end < 0 else data[:end]
-    return head.count(b"\n") != head.count(b"\r\n")
+    if end < 0:
+        end = len(data)
+    # Counted in place: slicing would copy the head of every request.
+    return data.count(b"\n", 0, end) != data.count(b"\r\n", 0, end)

@@ -12,19 +12,27 @@ from __future__ import annotations
 import asyncio
 from typing import Protocol
 
-from menshen.gateway.contract import Forward, RequestHead
-from menshen.gateway.headers import strip_cookies
-from menshen.gateway.http1 import Rejected, check_field, status_line
+from menshen.gateway.contract import Forward
+from menshen.gateway.http1 import Rejected, status_line
+from menshen.gateway.outbound import (
+    BODY_CHUNKED,
+    BODY_LENGTH,
+    BODY_NONE,
+    upstream_request_head,
+)
 from menshen.gateway.upstream import UpstreamConnection, UpstreamPool
 
-__all__ = ["ClientSide", "ProxyExchange", "upstream_request_head"]
+__all__ = [
+    "BODY_CHUNKED",
+    "BODY_LENGTH",
+    "BODY_NONE",
+    "ClientSide",
+    "ProxyExchange",
+    "upstream_request_head",
+]
 
 _PENDING_LIMIT = 256 * 1024
 _LAST_CHUNK = b"0\r\n\r\n"
-
-BODY_NONE = 0
-BODY_LENGTH = 1
-BODY_CHUNKED = 2
 
 OUT_NONE = 0
 OUT_RAW = 1
@@ -49,48 +57,6 @@ class ClientSide(Protocol):
 
 READ_PAUSED_BY_UPSTREAM = 1
 READ_PAUSED_BY_PENDING = 2
-
-
-def upstream_request_head(
-    head: RequestHead,
-    forward: Forward,
-    forwarded: tuple[str, str, str],
-    body_mode: int,
-    content_length: int,
-    *,
-    upgrade: bool = False,
-) -> bytes:
-    """Serialise the request sent upstream; ``forwarded`` is (for, proto, host).
-
-    Raises ``ValueError`` if the guard's headers could split the request (answered 500).
-    """
-    lines = [f"{head.method} {head.target} HTTP/1.1\r\n"]
-    added = {name.lower() for name, _ in forward.add_headers} if forward.add_headers else None
-    strip = forward.strip_cookies
-    for name, value in head.headers:
-        if added is not None and name in added:
-            continue
-        if name == "cookie" and strip:
-            stripped = strip_cookies(value, strip)
-            if stripped is None:
-                continue
-            value = stripped
-        lines.append(f"{name}: {value}\r\n")
-    xff, proto, xhost = forwarded
-    lines.append(f"x-forwarded-for: {xff}\r\nx-forwarded-proto: {proto}\r\n")
-    lines.append(f"x-forwarded-host: {xhost}\r\n")
-    for name, value in forward.add_headers:
-        check_field(name, value)
-        lines.append(f"{name}: {value}\r\n")
-    if upgrade:
-        lines.append("connection: upgrade\r\nupgrade: websocket\r\n")
-    if body_mode == BODY_LENGTH:
-        lines.append(f"content-length: {content_length}\r\n\r\n")
-    elif body_mode == BODY_CHUNKED:
-        lines.append("transfer-encoding: chunked\r\n\r\n")
-    else:
-        lines.append("\r\n")
-    return "".join(lines).encode("latin-1")
 
 
 class ProxyExchange:

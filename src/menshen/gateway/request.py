@@ -74,7 +74,7 @@ def build_head(conn: ClientConnection, msg: Incoming) -> tuple[RequestHead, Requ
         raise Rejected(400, "bad_target", "a fragment is not part of a request target")
     raw_path, _, query = url.partition("?")
     path = server.canonical_path(raw_path)
-    info = split_request_headers(msg.raw_headers, conn.peer_trusted)
+    info = split_request_headers(msg.raw_headers, conn.peer_trusted, server.header_names)
     msg.has_body = info.chunked or bool(info.content_length)
     if info.host is None:
         raise Rejected(400, "bad_host", "missing Host header")

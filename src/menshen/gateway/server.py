@@ -18,7 +18,9 @@ from menshen.clock import Clock
 from menshen.gateway.connection import ClientConnection
 from menshen.gateway.contract import Guard, ListenerLimits
 from menshen.gateway.forwarded import TrustedProxies
+from menshen.gateway.headers import NameCache
 from menshen.gateway.hosts import parse_host
+from menshen.gateway.outbound import OutboundCache
 from menshen.gateway.paths import canonical_path
 from menshen.gateway.upstream import UpstreamPool
 from menshen.gateway.websocket import TunnelRegistry
@@ -86,6 +88,8 @@ class GatewayServer:
         self._pool_max_idle = pool_max_idle
         self._pool_idle_timeout = pool_idle_timeout_seconds
         self._grace = shutdown_grace_seconds
+        self.header_names: NameCache = {}
+        self.outbound = OutboundCache()
         self._paths: dict[str, str] = {}
         self._hosts: dict[str, tuple[str, int | None]] = {}
         self._date_second = -1

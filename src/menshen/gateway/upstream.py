@@ -59,6 +59,7 @@ class UpstreamConnection(asyncio.Protocol):
         self.closed = False
         self.idle_since = 0.0
         self.reused = False
+        self.idle_list: list[UpstreamConnection] | None = None  # the pool's list for upstream
         self.response_started = False
         self._parser = httptools.HttpResponseParser(self)
         self._headers: list[tuple[bytes, bytes]] = []
@@ -207,7 +208,8 @@ class UpstreamConnection(asyncio.Protocol):
     def _finish(self, *, keep_alive: bool) -> None:
         sink = self.sink
         self.sink = None
-        self._cancel_timer()
+        # The response timer is left armed (it does nothing while no exchange runs, and
+        # the next exchange reuses it): no timer set and cancelled per request.
         reusable = keep_alive and self._request_complete and not self.closed
         if self._reading_paused:
             self.resume_reading()
@@ -307,7 +309,10 @@ class UpstreamPool:
         if self._closed or conn.closed:
             conn.abort()
             return
-        idle = self._idle.setdefault(conn.upstream, [])
+        idle = conn.idle_list
+        if idle is None:
+            # Kept on the connection: an Upstream's hash is computed field by field.
+            idle = conn.idle_list = self._idle.setdefault(conn.upstream, [])
         if len(idle) >= self.max_idle:
             conn.abort()
             return
@@ -317,7 +322,7 @@ class UpstreamPool:
             self._sweeper = self.loop.call_later(self.idle_timeout / 2, self._sweep)
 
     def forget(self, conn: UpstreamConnection) -> None:
-        idle = self._idle.get(conn.upstream)
+        idle = conn.idle_list
         if idle and conn in idle:
             idle.remove(conn)
 

@@ -45,15 +45,15 @@ def dispatch(
         log.exception("gateway: the guard raised; denying")
         conn.send_response(status_problem(500, "internal error"), keep_alive=False)
         return
-    if isinstance(verdict, Respond):
-        msg.discard = True
-        keep = msg.keep_alive and not msg.has_body and not head.is_websocket
-        conn.send_response(verdict, keep_alive=keep)
-    elif isinstance(verdict, Forward):
+    if isinstance(verdict, Forward):  # the common case first
         if head.is_websocket:
             _open_tunnel(conn, msg, head, verdict)
         else:
             _forward(conn, msg, head, info, verdict)
+    elif isinstance(verdict, Respond):
+        msg.discard = True
+        keep = msg.keep_alive and not msg.has_body and not head.is_websocket
+        conn.send_response(verdict, keep_alive=keep)
     elif isinstance(verdict, Handle):
         _handle(conn, msg, head, info, verdict)
     else:
@@ -83,7 +83,7 @@ def _forward(
         body_mode = BODY_NONE
     try:
         request_head = upstream_request_head(
-            head, fwd, msg.forwarded, body_mode, info.content_length or 0
+            head, fwd, msg.forwarded, body_mode, info.content_length or 0, cache=server.outbound
         )
     except ValueError:
         log.exception("gateway: the guard's headers cannot be sent; denying")
@@ -109,7 +109,9 @@ def _forward(
 def _open_tunnel(conn: ClientConnection, msg: Incoming, head: RequestHead, fwd: Forward) -> None:
     server = conn.server
     try:
-        request_head = upstream_request_head(head, fwd, msg.forwarded, BODY_NONE, 0, upgrade=True)
+        request_head = upstream_request_head(
+            head, fwd, msg.forwarded, BODY_NONE, 0, upgrade=True, cache=server.outbound
+        )
     except ValueError:
         log.exception("gateway: the guard's headers cannot be sent; denying")
         conn.send_response(status_problem(500, "internal error"), keep_alive=False)
