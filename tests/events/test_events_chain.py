@@ -14,6 +14,8 @@ from menshen.errors import InvalidInput
 from menshen.events.chain import (
     GENESIS_HASH,
     canonical,
+    format_time,
+    reference_canonical,
     row_hash,
     seal_batch,
     verify_chain,
@@ -225,3 +227,88 @@ def test_a_sealed_row_survives_a_json_round_trip(details: dict[str, object], act
     record = seal_batch(None, [event])[0]
     reread = json.loads(json.dumps(record.details, ensure_ascii=False).encode("utf-8"))
     assert row_hash(record.prev_hash, dataclasses.replace(record, details=reread)) == record.hash
+
+
+def test_row_hashes_are_pinned() -> None:
+    """Rows sealed today hash exactly as rows sealed before the fast path (values pinned)."""
+    events = [make_event(i) for i in range(3)]
+    events.append(
+        AuditEvent(
+            tenant_id="t1",
+            kind="login.failure",
+            outcome="failure",
+            at=datetime(2026, 1, 5, 17, 0, 0, tzinfo=timezone(timedelta(hours=8))),
+            actor="林\x00",
+            reason="x" * 5000,
+            details={"nested": {"b": [1.5, 2.0, float("nan")], "a": "\ud800"}, 7: None},  # type: ignore[dict-item]
+            id="e-odd",
+        )
+    )
+    events.append(
+        AuditEvent(
+            tenant_id="t1", kind="logout", outcome="success", at=datetime(999, 1, 5, tzinfo=UTC)
+        )
+    )
+    events[-1] = dataclasses.replace(events[-1], id="e-old")
+    assert [r.hash for r in seal_batch(None, events)] == [
+        "549f53b0d51dabc606a95f8f40bb225129d94333060c0ef1092a8941dbfbf199",
+        "78d094d295e3e314bacb737a7917364a5977de17d80c7bf31e145eff1c867280",
+        "4bd23cb5bcaa938c62757e490f2f7ae495be84ac35aec00e9715394b388de37a",
+        "f95c1113088af4ed20b282586603c8a11d09a89c72b77bba6d6b3626c3c1368c",
+        "a045a00f8a695739eeb68403458483328a0b5e999d579a6e069dc4910ff84742",
+    ]
+
+
+optional_text = st.none() | st.text()
+
+
+@given(
+    details=st.dictionaries(st.text(), json_values, max_size=5),
+    actor=optional_text,
+    app=optional_text,
+    reason=optional_text,
+    ip=optional_text,
+    at=st.datetimes(
+        min_value=datetime(2, 1, 1), max_value=datetime(9998, 1, 1), timezones=st.timezones()
+    ),
+)
+def test_canonical_equals_its_json_dumps_definition(
+    details: dict[str, object],
+    actor: str | None,
+    app: str | None,
+    reason: str | None,
+    ip: str | None,
+    at: datetime,
+) -> None:
+    """The key-by-key canonical text is byte for byte json.dumps of the row's fields."""
+    event = dataclasses.replace(
+        make_event(1), details=details, actor=actor, app=app, reason=reason, ip=ip, at=at
+    )
+    record = seal_batch(None, [event])[0]
+    assert canonical(record) == reference_canonical(record)
+    assert row_hash(record.prev_hash, record) == record.hash
+
+
+@given(
+    value=st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.booleans()
+    | st.lists(st.text())
+)
+def test_canonical_of_a_row_with_a_non_text_field_equals_its_definition(value: object) -> None:
+    """A field of an unexpected type (a row altered by hand) canonicalises as json.dumps does."""
+    record = dataclasses.replace(_chain(1)[0], actor=value, seq=True if value is True else 1)  # type: ignore[arg-type]
+    assert canonical(record) == reference_canonical(record)
+
+
+@given(
+    at=st.datetimes(
+        min_value=datetime(2, 1, 1),
+        max_value=datetime(9998, 1, 1),
+        timezones=st.one_of(st.none(), st.timezones()),
+    )
+)
+def test_format_time_equals_strftime(at: datetime) -> None:
+    """The fast time format is the strftime one, for every year and microsecond."""
+    utc = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    assert format_time(at) == utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -219,9 +219,11 @@ def test_a_failing_tenant_does_not_hold_back_the_others(
 
 
 def test_writer_batches_large_backlogs(memory_store: MemoryAuditStore, clock: FixedClock) -> None:
-    """A backlog is written in batches of at most max_batch events."""
+    """A backlog is written in batches of at most backlog_batch events."""
     bus = EventBus()
-    writer = AuditWriter(memory_store, bus, clock, max_batch=100, flush_interval=0.002)
+    writer = AuditWriter(
+        memory_store, bus, clock, max_batch=50, backlog_batch=100, flush_interval=0.002
+    )
 
     async def scenario() -> None:
         for i in range(1_050):
@@ -233,3 +235,33 @@ def test_writer_batches_large_backlogs(memory_store: MemoryAuditStore, clock: Fi
     audit = memory_store.tenant("t1").audit
     assert audit.appends == 11
     assert len(audit.rows) == 1_050
+
+
+def test_writer_takes_larger_batches_only_while_behind(
+    memory_store: MemoryAuditStore, clock: FixedClock
+) -> None:
+    """A backlog goes in backlog_batch chunks; the tail that fits max_batch goes as one."""
+    bus = EventBus()
+    writer = AuditWriter(
+        memory_store, bus, clock, max_batch=100, backlog_batch=1_000, flush_interval=0.002
+    )
+
+    async def scenario() -> None:
+        for i in range(1_050):
+            bus.publish(make_event(i))
+        await writer.start()
+        assert await writer.stop(grace=5) == 0
+
+    asyncio.run(scenario())
+    audit = memory_store.tenant("t1").audit
+    assert audit.appends == 2
+    assert [r.seq for r in audit.rows] == list(range(1, 1_051))
+    assert verify_chain(audit.rows).ok
+
+
+def test_backlog_batch_below_max_batch_is_refused(
+    memory_store: MemoryAuditStore, clock: FixedClock
+) -> None:
+    """backlog_batch may not be smaller than max_batch."""
+    with pytest.raises(ValueError, match="backlog_batch"):
+        AuditWriter(memory_store, EventBus(), clock, max_batch=100, backlog_batch=99)

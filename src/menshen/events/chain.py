@@ -35,12 +35,23 @@ _NAME_LIMIT = 255
 _IP_LIMIT = 64
 _REASON_LIMIT = 4096
 _DETAIL_TEXT_LIMIT = 4096
+# The json module's own encoders (C), so that the canonical text written out key by key is
+# exactly what json.dumps would make: constants, configured once, holding no state.
+_quote = json.encoder.encode_basestring_ascii
+_DETAILS_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
+)
 
 
 def format_time(at: datetime) -> str:
     """ISO-8601 in UTC with microseconds and a ``Z``; a naive time is taken as UTC."""
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if at.year < 1000:
+        return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")  # %Y does not pad years before 1000
+    # The same text, faster: isoformat gives "2026-01-05T09:00:00.000005+00:00", without
+    # the fraction when it is zero.
+    text = at.isoformat()
+    return f"{text[:-6]}Z" if at.microsecond else f"{text[:-6]}.000000Z"
 
 
 def record_fields(record: AuditRecord) -> dict[str, Any]:
@@ -62,23 +73,28 @@ def record_fields(record: AuditRecord) -> dict[str, Any]:
     }
 
 
-def canonical(record: AuditRecord) -> bytes:
-    """The canonical JSON bytes of a row's hashed content."""
-    text = json.dumps(
+def reference_canonical(record: AuditRecord) -> bytes:
+    """The canonical form by definition: ``json.dumps`` of ``record_fields``.
+
+    ``canonical`` makes the same bytes faster; this is the yardstick it is tested against.
+    """
+    return json.dumps(
         record_fields(record),
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
         allow_nan=False,
-    )
-    return text.encode("ascii")
+    ).encode("ascii")
+
+
+def canonical(record: AuditRecord) -> bytes:
+    """The canonical JSON bytes of a row's hashed content."""
+    return _canonical_text(record).encode("ascii")
 
 
 def row_hash(prev_hash: str, record: AuditRecord) -> str:
     """``sha256(prev_hash || canonical(record))`` as lower-case hex."""
-    digest = hashlib.sha256(prev_hash.encode("ascii"))
-    digest.update(canonical(record))
-    return digest.hexdigest()
+    return _hash(prev_hash, _canonical_text(record))
 
 
 def seal_batch(last: AuditRecord | None, events: Sequence[AuditEvent]) -> list[AuditRecord]:
@@ -93,30 +109,60 @@ def seal_batch(last: AuditRecord | None, events: Sequence[AuditEvent]) -> list[A
     tenant_id = last.tenant_id if last is not None else events[0].tenant_id
     seq = last.seq if last is not None else 0
     prev = last.hash if last is not None else GENESIS_HASH
+    tenant = _text(tenant_id)
     sealed: list[AuditRecord] = []
+    append = sealed.append
     for event in events:
         if event.tenant_id != tenant_id:
             raise InvalidInput("a sealed batch must hold the events of one tenant")
         seq += 1
-        unsealed = AuditRecord(
-            tenant_id=_text(tenant_id),
-            seq=seq,
-            id=_text(event.id),
-            at=event.at.astimezone(UTC),
-            kind=_text(event.kind),
-            outcome=_text(event.outcome),
-            actor=_opt_text(event.actor, _NAME_LIMIT),
-            subject=_opt_text(event.subject, _NAME_LIMIT),
-            app=_opt_text(event.app, _NAME_LIMIT),
-            ip=_opt_text(event.ip, _IP_LIMIT),
-            session_id=_opt_text(event.session_id, _ID_LIMIT),
-            reason=_opt_text(event.reason, _REASON_LIMIT),
-            details=_json_object(event.details),
-            prev_hash=prev,
+        at = event.at.astimezone(UTC)
+        event_id = _text(event.id)
+        kind = _text(event.kind)
+        outcome = _text(event.outcome)
+        actor = _opt_text(event.actor, _NAME_LIMIT)
+        subject = _opt_text(event.subject, _NAME_LIMIT)
+        app = _opt_text(event.app, _NAME_LIMIT)
+        ip = _opt_text(event.ip, _IP_LIMIT)
+        session_id = _opt_text(event.session_id, _ID_LIMIT)
+        reason = _opt_text(event.reason, _REASON_LIMIT)
+        details = _json_object(event.details)
+        text = _fields_text(
+            tenant,
+            seq,
+            event_id,
+            format_time(at),
+            kind,
+            outcome,
+            actor,
+            subject,
+            app,
+            ip,
+            session_id,
+            reason,
+            details,
         )
-        digest = row_hash(prev, unsealed)
-        record = _with_hash(unsealed, digest)
-        sealed.append(record)
+        digest = _hash(prev, text)
+        # Positional, in AuditRecord's field order: a quarter cheaper than by keyword.
+        append(
+            AuditRecord(
+                tenant,
+                seq,
+                event_id,
+                at,
+                kind,
+                outcome,
+                actor,
+                subject,
+                app,
+                ip,
+                session_id,
+                reason,
+                details,
+                prev,
+                digest,
+            )
+        )
         prev = digest
     return sealed
 
@@ -188,27 +234,77 @@ def _check(
     return None
 
 
-def _with_hash(record: AuditRecord, digest: str) -> AuditRecord:
-    return AuditRecord(
-        tenant_id=record.tenant_id,
-        seq=record.seq,
-        id=record.id,
-        at=record.at,
-        kind=record.kind,
-        outcome=record.outcome,
-        actor=record.actor,
-        subject=record.subject,
-        app=record.app,
-        ip=record.ip,
-        session_id=record.session_id,
-        reason=record.reason,
-        details=record.details,
-        prev_hash=record.prev_hash,
-        hash=digest,
+def _hash(prev_hash: str, text: str) -> str:
+    return hashlib.sha256((prev_hash + text).encode("ascii")).hexdigest()
+
+
+def _canonical_text(record: AuditRecord) -> str:
+    at = format_time(record.at)
+    if type(record.seq) is int:
+        try:
+            return _fields_text(
+                record.tenant_id,
+                record.seq,
+                record.id,
+                at,
+                record.kind,
+                record.outcome,
+                record.actor,
+                record.subject,
+                record.app,
+                record.ip,
+                record.session_id,
+                record.reason,
+                record.details,
+            )
+        except TypeError:
+            pass  # a field that is not text (a row altered outside menshen): the long way
+    return reference_canonical(record).decode("ascii")
+
+
+def _fields_text(
+    tenant_id: str,
+    seq: int,
+    event_id: str,
+    at: str,
+    kind: str,
+    outcome: str,
+    actor: str | None,
+    subject: str | None,
+    app: str | None,
+    ip: str | None,
+    session_id: str | None,
+    reason: str | None,
+    details: Mapping[str, Any],
+) -> str:
+    """The canonical JSON written out key by key, in sorted key order.
+
+    Byte for byte what ``reference_canonical`` makes when every text field is a ``str`` or
+    None and ``seq`` an ``int`` (each value goes through the ``json`` module's own
+    encoders), at a fraction of the cost; a field of another type raises TypeError.
+    """
+    q = _quote
+    return (
+        f'{{"actor":{"null" if actor is None else q(actor)}'
+        f',"app":{"null" if app is None else q(app)}'
+        f',"at":{q(at)}'
+        f',"details":{_DETAILS_ENCODER.encode(details)}'
+        f',"id":{q(event_id)}'
+        f',"ip":{"null" if ip is None else q(ip)}'
+        f',"kind":{q(kind)}'
+        f',"outcome":{q(outcome)}'
+        f',"reason":{"null" if reason is None else q(reason)}'
+        f',"seq":{int.__repr__(seq)}'
+        f',"session_id":{"null" if session_id is None else q(session_id)}'
+        f',"subject":{"null" if subject is None else q(subject)}'
+        f',"tenant_id":{q(tenant_id)}}}'
     )
 
 
 def _text(value: str, limit: int | None = None) -> str:
+    # Nearly all text is short ASCII without NUL: nothing to clean (isascii is O(1)).
+    if value.isascii() and "\x00" not in value and (limit is None or len(value) <= limit):
+        return value
     if limit is not None and len(value) > limit:
         value = value[: limit - 1] + "\u2026"
     # PostgreSQL refuses NUL in text and json; a lone surrogate cannot be encoded as UTF-8.
@@ -222,11 +318,23 @@ def _text(value: str, limit: int | None = None) -> str:
 
 
 def _opt_text(value: str | None, limit: int) -> str | None:
-    return None if value is None else _text(value, limit)
+    if value is None or (value.isascii() and "\x00" not in value and len(value) <= limit):
+        return value
+    return _text(value, limit)
 
 
 def _json_object(details: Mapping[str, object]) -> dict[str, Any]:
-    return {_text(str(key), _NAME_LIMIT): _json_value(value, 1) for key, value in details.items()}
+    clean: dict[str, Any] = {}
+    for key, value in details.items():
+        if type(key) is not str or not key.isascii() or "\x00" in key or len(key) > _NAME_LIMIT:
+            key = _text(str(key), _NAME_LIMIT)
+        if type(value) is str and value.isascii() and "\x00" not in value:
+            clean[key] = (
+                value if len(value) <= _DETAIL_TEXT_LIMIT else _text(value, _DETAIL_TEXT_LIMIT)
+            )
+        else:
+            clean[key] = _json_value(value, 1)
+    return clean
 
 
 def _json_value(value: object, depth: int) -> Any:

@@ -1,8 +1,10 @@
 """The audit writer: drains the bus in batches and appends sealed rows to the store.
 
 Writing is off the request path: ``EventBus.publish`` only queues; this task wakes every
-``flush_interval`` (or at once while a backlog remains), takes up to ``max_batch`` events,
-groups them by tenant, seals each group against the tenant's last row (``chain.seal_batch``)
+``flush_interval`` (or at once while a backlog remains), takes up to ``max_batch`` events
+(up to ``backlog_batch`` while more than ``max_batch`` are waiting: fewer, larger
+transactions and thread hand-overs let a writer that fell behind catch up), groups them by
+tenant, seals each group against the tenant's last row (``chain.seal_batch``)
 and appends it in a worker thread (``asyncio.to_thread``), because the store is synchronous.
 
 No event is lost on purpose:
@@ -65,6 +67,7 @@ class AuditWriter:
         clock: Clock,
         *,
         max_batch: int = 500,
+        backlog_batch: int = 5000,
         flush_interval: float = 0.05,
         retry_initial: float = 0.1,
         retry_max: float = 5.0,
@@ -72,10 +75,13 @@ class AuditWriter:
     ) -> None:
         if max_batch < 1 or flush_interval <= 0 or retry_initial <= 0 or retry_max <= 0:
             raise ValueError("batch size and intervals must be positive")
+        if backlog_batch < max_batch:
+            raise ValueError("backlog_batch must be at least max_batch")
         self._store = store
         self._bus = bus
         self._clock = clock
         self._max_batch = max_batch
+        self._backlog_batch = backlog_batch
         self._flush_interval = flush_interval
         self._retry_initial = retry_initial
         self._retry_max = retry_max
@@ -175,12 +181,15 @@ class AuditWriter:
             await self._wait(self._flush_interval)
 
     def _next_batch(self) -> list[AuditEvent]:
-        batch: list[AuditEvent] = []
         held = self._held
-        while held and len(batch) < self._max_batch:
+        limit = self._max_batch
+        if len(held) + self._bus.pending > limit:
+            limit = self._backlog_batch
+        batch: list[AuditEvent] = []
+        while held and len(batch) < limit:
             batch.append(held.popleft())
-        if len(batch) < self._max_batch:
-            batch.extend(self._bus.take(self._max_batch - len(batch)))
+        if len(batch) < limit:
+            batch.extend(self._bus.take(limit - len(batch)))
         return batch
 
     def _write_batch(self, batch: list[AuditEvent]) -> list[AuditEvent]:
