@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench bench-gateway system-deps clean
+.PHONY: demo test lint bench bench-gateway bench-policy system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,11 +30,14 @@ lint: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
-bench: bench-gateway
+bench: bench-gateway bench-policy
 
 bench-gateway: $(STAMP)
 	scripts/ensure-system-deps.sh bench
 	$(BIN)/python -m bench.gateway $(BENCH_ARGS)
+
+bench-policy: $(STAMP)
+	$(BIN)/python -m bench.policy $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .menshen-demo bench/out .mypy_cache .ruff_cache
