@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -29,7 +30,7 @@ UPSTREAM = Upstream("127.0.0.1", 9001)
 
 
 class World:
-    def __init__(self, store: SqlStore) -> None:
+    def __init__(self, store: SqlStore, audit_backlog: Callable[[], int] = lambda: 0) -> None:
         self.clock = FixedClock()
         self.events: list[AuditEvent] = []
         self.sessions = SessionService(store, self.clock, SessionTimeouts())
@@ -47,6 +48,7 @@ class World:
             publish=self.events.append,
             clock=self.clock,
             own_endpoints=lambda head: Respond(299),
+            audit_backlog=audit_backlog,
         )
         policy = compile_policies(
             "t1",
@@ -244,3 +246,15 @@ def test_recent_denials_are_bounded(world: World) -> None:
     assert len({d.reference for d in denials}) == 10  # each names its own audit event
     audited = {e.id for e in world.events if e.kind == "access.deny"}
     assert {d.reference for d in denials} <= audited
+
+
+def test_requests_are_refused_while_the_audit_log_is_far_behind(sqlite_store: SqlStore) -> None:
+    """No request is served unlogged: a huge audit backlog turns answers into 503s."""
+    backlog = [0]
+    world = World(sqlite_store, audit_backlog=lambda: backlog[0])
+    token = world.login("u-ann")
+    assert isinstance(world.check("/ledger/books", token), Forward)
+    backlog[0] = 10**6
+    refused = world.check("/ledger/books", token)
+    assert isinstance(refused, Respond)
+    assert refused.status == 503

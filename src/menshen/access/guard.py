@@ -71,8 +71,12 @@ class Guard:
         publish: Publish,
         clock: Clock,
         own_endpoints: OwnEndpoints,
+        audit_backlog: Callable[[], int] = lambda: 0,
+        max_audit_backlog: int = 200_000,
     ) -> None:
         self._sessions = sessions
+        self._audit_backlog = audit_backlog
+        self._max_audit_backlog = max_audit_backlog
         self._minters = minters
         self._pages = pages
         self._signer = signer
@@ -120,6 +124,12 @@ class Guard:
         route = directory.route(head.host, path)
         if route is None:
             return problem_json(404, "Not Found", "No application is served here.")
+        if self._audit_backlog() > self._max_audit_backlog:
+            # Every decision must be logged; when the audit log cannot keep up, refuse
+            # rather than let memory grow without bound or serve unlogged requests.
+            return problem_json(
+                503, "Unavailable", "The audit log is behind; try again shortly.", retry=1
+            )
         # Performance: one clock read per request, shared by the session lookup, the
         # policy and the audit event (they describe the same instant).
         now = self._clock.now()
