@@ -149,3 +149,15 @@ def test_an_overlong_value_is_refused_not_cut(tenant_store: SqlTenantStore) -> N
         assert tenant_store.audit.last() is None
     else:  # SQLite does not enforce VARCHAR lengths: the value is kept whole
         assert tenant_store.audit.last() == row
+
+
+def test_sqlite_batches_use_a_bounded_set_of_statements() -> None:
+    """Any batch size is cut into power-of-two chunks, so few statements are ever prepared."""
+    from menshen.store.audit import _CHUNK_SIZES, _chunks
+
+    seen: set[int] = set()
+    for count in range(1, 1200):
+        sizes = list(_chunks(count))
+        assert sum(sizes) == count
+        seen.update(sizes)
+    assert seen <= set(_CHUNK_SIZES)
