@@ -101,7 +101,7 @@ def test_yaml_syntax_error_names_file_and_line() -> None:
     error = error_of(app_doc(extra="  title: a: b\n") + "---\n" + app_doc("wiki"))
     assert error.line == 7
     assert "YAML syntax error: mapping values are not allowed here" in error.message
-    assert str(error).startswith("firm.yaml:7: ")
+    assert str(error).startswith("firm.yaml:7:11: ")
 
 
 def test_unknown_kind_names_the_kind_line() -> None:

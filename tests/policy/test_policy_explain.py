@@ -12,6 +12,7 @@ from menshen.policy import (
     Rule,
     Subject,
     compile_policies,
+    considered,
     explain,
 )
 
@@ -54,11 +55,21 @@ def test_explain_lists_every_rule_with_why_it_did_not_match() -> None:
     assert lines[0].startswith(
         "request: tenant t1, app settlement, bob (groups: ops), GET /admin/x"
     )
-    assert lines[1] == "deny rule 'no-contractors': no match: bob is none of: group contractors"
-    assert lines[2] == "allow rule 'finance': no match: bob is none of: group fin"
-    assert lines[3] == "allow rule 'reports': no match: path /admin/x not under /reports"
-    assert lines[4] == "allow rule 'office': no match: source 10.1.2.3 not in 192.168.0.0/16"
-    assert lines[5].startswith("allow rule 'admin': matches, but step-up: MFA older than 12h")
+    assert lines[1] == (
+        "deny rule 'no-contractors': no match: requires group contractors; you are in ops"
+    )
+    assert lines[2] == "allow rule 'finance': no match: requires group fin; you are in ops"
+    assert lines[3] == (
+        "allow rule 'reports': no match: requires a path under /reports; this is /admin/x"
+    )
+    assert lines[4] == (
+        "allow rule 'office': no match: requires a connection from 192.168.0.0/16; "
+        "yours came from 10.1.2.3"
+    )
+    assert lines[5] == (
+        "allow rule 'admin': matches, but requires a second factor within 12 hours; "
+        "your last MFA was TOTP 13 h ago"
+    )
     assert lines[-1].startswith("decision: step_up by rule 'admin': MFA older than 12h")
 
 
@@ -83,5 +94,31 @@ def test_explain_reports_an_unknown_app_and_anonymous_subject() -> None:
 def test_explain_survives_a_bad_source_address() -> None:
     """An unparsable address is reported, and the decision is the fail-closed denial."""
     lines = explain(COMPILED, request(source_ip="garbage"))
-    assert "allow rule 'office': no match: source 'garbage' is not an IP address" in lines
+    assert (
+        "allow rule 'office': no match: evaluation error: "
+        "'garbage' does not appear to be an IPv4 or IPv6 address"
+    ) in lines
     assert lines[-1].startswith("decision: deny")
+
+
+def test_explain_lists_step_up_rules_between_deny_and_allow_rules() -> None:
+    """Step-up rules are traced after deny rules and before allow rules."""
+    compiled = compile_policies(
+        "t1",
+        [
+            AppPolicy(
+                "settlement",
+                (
+                    Rule("read", groups=frozenset({"ops"})),
+                    Rule("webauthn", effect=Effect.STEP_UP, mfa_methods=frozenset({"webauthn"})),
+                ),
+            )
+        ],
+    )
+    lines = explain(compiled, request())
+    assert lines[1] == (
+        "step_up rule 'webauthn': matches, but requires WebAuthn; your last MFA was TOTP 13 h ago"
+    )
+    assert lines[2] == "allow rule 'read': matches"
+    assert lines[-1].startswith("decision: step_up by rule 'webauthn': Requires WebAuthn;")
+    assert [trace.rule for trace in considered(compiled, request())] == ["webauthn", "read"]

@@ -14,12 +14,23 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from menshen.clock import Clock
 from menshen.errors import ConfigError
-from menshen.manifest.checks import check_policy_apps, check_routes, check_unique
-from menshen.manifest.load import compile_tenant_policy, stored_apps, stored_policies
-from menshen.manifest.model import KINDS, GroupSpec, Manifest, PolicySpec
+from menshen.manifest.checks import (
+    check_policy_apps,
+    check_policy_refs,
+    check_routes,
+    check_unique,
+)
+from menshen.manifest.load import (
+    compile_tenant_policy,
+    stored_apps,
+    stored_ip_lists,
+    stored_policies,
+)
+from menshen.manifest.model import KINDS, AppSpec, GroupSpec, IPListSpec, Manifest, PolicySpec
 from menshen.store.api import TenantStore
 from menshen.store.records import ConfigObjectRecord, GroupRecord
 
@@ -107,13 +118,26 @@ def _validate(tenant_store: TenantStore, manifests: list[Manifest]) -> None:
     stored = stored_apps(tenant_store)
     check_routes((manifest for manifest in manifests if manifest.kind == "App"), stored)
     check_policy_apps(manifests, [app.name for app in stored])
-    replaced = {manifest.name for manifest in manifests if manifest.kind == "Policy"}
-    policies = [policy for policy in stored_policies(tenant_store) if policy.name not in replaced]
-    policies += [manifest.spec for manifest in manifests if isinstance(manifest.spec, PolicySpec)]
-    compile_tenant_policy(tenant_store.tenant_id, policies)
+    ip_lists = _merged(stored_ip_lists(tenant_store), manifests, IPListSpec)
+    groups = {group.name for group in tenant_store.groups.list()}
+    groups |= {manifest.name for manifest in manifests if manifest.kind == "Group"}
+    check_policy_refs(manifests, groups, [spec.name for spec in ip_lists])
+    policies = _merged(stored_policies(tenant_store), manifests, PolicySpec)
+    apps = _merged(stored, manifests, AppSpec)
+    compile_tenant_policy(tenant_store.tenant_id, policies, apps, ip_lists)
     for manifest in manifests:
         if isinstance(manifest.spec, GroupSpec):
             _member_ids(tenant_store, manifest, manifest.spec)
+
+
+S = TypeVar("S", AppSpec, IPListSpec, PolicySpec)
+
+
+def _merged(stored: list[S], manifests: list[Manifest], kind: type[S]) -> list[S]:
+    """Stored specs of ``kind``, replaced by or joined with those of the files."""
+    files = [manifest.spec for manifest in manifests if isinstance(manifest.spec, kind)]
+    names = {spec.name for spec in files}
+    return [spec for spec in stored if spec.name not in names] + files
 
 
 def _member_ids(tenant_store: TenantStore, manifest: Manifest, spec: GroupSpec) -> list[str]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from menshen.errors import ConfigError
-from menshen.manifest.model import AppSpec, Manifest
+from menshen.manifest.model import AppSpec, Manifest, PolicySpec
+from menshen.policy.conditions import AllOf, AnyOf, Condition, Not, SourceIn
 
 Route = tuple[str, str]
 """(host, path prefix): the key the gateway routes by."""
@@ -83,3 +84,48 @@ def routes_of(spec: AppSpec) -> list[Route]:
 
 def _where(manifest: Manifest) -> str:
     return manifest.source if manifest.line is None else f"{manifest.source}:{manifest.line}"
+
+
+def check_policy_refs(
+    manifests: Iterable[Manifest], known_groups: Iterable[str], known_ip_lists: Iterable[str]
+) -> None:
+    """Every group and IP list a Policy of ``manifests`` names exists (files or store).
+
+    A misspelt group would otherwise make a rule that silently never matches.
+    """
+    groups = set(known_groups)
+    lists = set(known_ip_lists)
+    for manifest in manifests:
+        spec = manifest.spec
+        if not isinstance(spec, PolicySpec):
+            continue
+        local = {name for name, _ in spec.ip_lists}
+        for rule in spec.rules:
+            for group in rule.groups:
+                if group not in groups:
+                    raise ConfigError(
+                        f"{manifest.ref} rule {rule.name!r} names group {group!r}, which is "
+                        "neither in these files nor already applied",
+                        source=manifest.source,
+                        line=manifest.line,
+                    )
+        conditions = [rule.when for rule in spec.rules if rule.when is not None]
+        conditions += [block for _, block in spec.conditions]
+        for name in sorted({n for c in conditions for n in ip_list_names(c)}):
+            if name not in lists and name not in local:
+                raise ConfigError(
+                    f"{manifest.ref} uses IP list {name!r}, which is neither in the Policy, "
+                    "in these files, nor already applied",
+                    source=manifest.source,
+                    line=manifest.line,
+                )
+
+
+def ip_list_names(condition: Condition) -> list[str]:
+    if isinstance(condition, SourceIn):
+        return list(condition.lists)
+    if isinstance(condition, AllOf | AnyOf):
+        return [name for item in condition.items for name in ip_list_names(item)]
+    if isinstance(condition, Not):
+        return ip_list_names(condition.item)
+    return []

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from menshen.manifest.load import stored_apps, stored_policies
+from menshen.manifest.load import stored_apps, stored_ip_lists, stored_policies
 from menshen.manifest.model import API_VERSION, GroupSpec
 from menshen.manifest.schema import check_name, check_principal
 from menshen.store.api import TenantStore
@@ -19,7 +19,7 @@ HEADER = "# menshen export: apply with `menshen apply -f <this file>`\n"
 
 
 def export_manifests(tenant_store: TenantStore) -> str:
-    """Groups, Apps and Policies of the tenant, by name, as multi-document YAML.
+    """Groups, IP lists, Apps and Policies of the tenant, by name, as multi-document YAML.
 
     Groups whose name or members cannot be written in a manifest (created by identity
     federation, say) are listed in a comment instead.
@@ -33,6 +33,8 @@ def export_manifests(tenant_store: TenantStore) -> str:
             continue
         spec = GroupSpec(group.name, group.description, group.mfa_required, tuple(members))
         documents.append(_document("Group", group.name, spec.to_json()))
+    for ip_list in stored_ip_lists(tenant_store):
+        documents.append(_document("IPList", ip_list.name, ip_list.to_json()))
     for app in stored_apps(tenant_store):
         documents.append(_document("App", app.name, app.to_json()))
     for policy in stored_policies(tenant_store):
@@ -65,10 +67,14 @@ def _document(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+VERBATIM = frozenset({"when", "conditions"})
+"""Keys whose values are conditions: ``posture: {x: false}`` means something, keep it."""
+
+
 def _compact(value: Any) -> Any:
     """Drop empty and default-false values from mappings, recursively; keep list items."""
     if isinstance(value, dict):
-        kept = {key: _compact(item) for key, item in value.items()}
+        kept = {key: item if key in VERBATIM else _compact(item) for key, item in value.items()}
         return {key: item for key, item in kept.items() if not _empty(item)}
     if isinstance(value, list):
         return [_compact(item) for item in value]

@@ -6,16 +6,19 @@ tenant's policies are compiled here, once, off the request path (DESIGN.md §3).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from menshen.errors import ConfigError, InvalidInput
-from menshen.manifest.model import AppSpec, GroupSpec, PolicySpec
+from menshen.manifest.model import AppSpec, GroupSpec, IPListSpec, PolicySpec
 from menshen.manifest.parse import to_app_policy
 from menshen.manifest.schema import spec_of
+from menshen.manifest.when import SpecProblem
 from menshen.policy.compile import CompiledPolicy, compile_policies
+from menshen.policy.model import DataLabel, Network
 from menshen.store.api import TenantStore
 from menshen.store.records import ConfigObjectRecord
 
@@ -38,17 +41,39 @@ def load_tenant_config(tenant_store: TenantStore) -> TenantConfig:
     """
     apps = stored_apps(tenant_store)
     policies = stored_policies(tenant_store)
+    ip_lists = stored_ip_lists(tenant_store)
     return TenantConfig(
         apps=tuple(apps),
-        policy=compile_tenant_policy(tenant_store.tenant_id, policies),
+        policy=compile_tenant_policy(tenant_store.tenant_id, policies, apps, ip_lists),
     )
 
 
-def compile_tenant_policy(tenant_id: str, policies: Sequence[PolicySpec]) -> CompiledPolicy:
-    """Compile Policies (ordered by name, so every replica compiles the same thing)."""
+def compile_tenant_policy(
+    tenant_id: str,
+    policies: Sequence[PolicySpec],
+    apps: Sequence[AppSpec] = (),
+    ip_lists: Sequence[IPListSpec] = (),
+) -> CompiledPolicy:
+    """Compile Policies (ordered by name, so every replica compiles the same thing).
+
+    Apps give their data labels; IP lists are the tenant's named lists.
+    """
     ordered = sorted(policies, key=lambda policy: policy.name)
+    labels = {
+        app.name: DataLabel(app.sensitivity or "internal", frozenset(app.data_tags))
+        for app in apps
+        if app.sensitivity is not None or app.data_tags
+    }
+    lists: dict[str, tuple[Network, ...]] = {
+        spec.name: tuple(ipaddress.ip_network(net) for net in spec.networks) for spec in ip_lists
+    }
     try:
-        return compile_policies(tenant_id, [to_app_policy(policy) for policy in ordered])
+        return compile_policies(
+            tenant_id,
+            [to_app_policy(policy) for policy in ordered],
+            app_labels=labels,
+            ip_lists=lists,
+        )
     except InvalidInput as exc:
         raise ConfigError(f"the policies do not compile: {exc}", source=STORE_SOURCE) from None
 
@@ -66,11 +91,18 @@ def stored_policies(tenant_store: TenantStore) -> list[PolicySpec]:
     return sorted(policies, key=lambda policy: policy.name)
 
 
-def decode_record(record: ConfigObjectRecord) -> AppSpec | GroupSpec | PolicySpec:
+def stored_ip_lists(tenant_store: TenantStore) -> list[IPListSpec]:
+    """Every stored IPList, by name."""
+    specs = [decode_record(record) for record in tenant_store.config.list("IPList")]
+    lists = [spec for spec in specs if isinstance(spec, IPListSpec)]
+    return sorted(lists, key=lambda spec: spec.name)
+
+
+def decode_record(record: ConfigObjectRecord) -> AppSpec | GroupSpec | IPListSpec | PolicySpec:
     """The typed spec of a stored object; ``ConfigError`` if it no longer validates."""
     try:
         return spec_of(record.kind, record.name, record.spec)
-    except (ValidationError, KeyError) as exc:
+    except (ValidationError, KeyError, SpecProblem) as exc:
         raise ConfigError(
             f"stored {record.kind}/{record.name} is invalid: {exc}", source=STORE_SOURCE
         ) from None

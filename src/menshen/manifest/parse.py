@@ -19,11 +19,14 @@ from menshen.errors import ConfigError
 from menshen.manifest.checks import check_policy_apps, check_routes, check_unique
 from menshen.manifest.model import API_VERSION, KINDS, Kind, Manifest, PolicySpec
 from menshen.manifest.schema import check_name, spec_of
-from menshen.manifest.yamltext import LineMapping, LineSequence, load_documents
+from menshen.manifest.when import Loc, SpecProblem
+from menshen.manifest.yamltext import LineMapping, LineSequence, load_documents, located
 from menshen.policy.duration import parse_duration
-from menshen.policy.model import AppPolicy, Effect, Rule
+from menshen.policy.model import AppPolicy, DataLabel, Effect, ResourceLabel, Rule
 
 _ENVELOPE = ("apiVersion", "kind", "metadata", "spec")
+MAX_BYTES = 1024 * 1024
+"""Largest file ``parse_manifests`` reads: a policy is a contract people review, not a dump."""
 
 
 def parse_manifests(
@@ -35,6 +38,11 @@ def parse_manifests(
     ``known_apps=None`` to leave that check to ``apply_manifests``, which also looks at
     the apps already stored.
     """
+    if len(text) > MAX_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
+        raise ConfigError(
+            f"file is larger than {MAX_BYTES // 1024} KiB; split it into several files",
+            source=source,
+        )
     manifests = [
         _manifest(document, line, source) for line, document in load_documents(text, source)
     ]
@@ -64,10 +72,30 @@ def to_app_policy(manifest: Manifest | PolicySpec) -> AppPolicy:
             source_networks=tuple(ipaddress.ip_network(net) for net in rule.source_networks),
             mfa_required=rule.mfa_required,
             mfa_max_age=_max_age(rule.mfa_max_age),
+            mfa_methods=frozenset(rule.mfa_methods),
+            clients=frozenset(rule.clients),
+            scopes=frozenset(rule.scopes),
+            when=rule.when,
+            rule_id=rule.rule_id,
+            description=rule.description,
+            owner=rule.owner,
         )
         for rule in spec.rules
     )
-    return AppPolicy(spec.app, rules)
+    return AppPolicy(
+        spec.app,
+        rules,
+        conditions=dict(spec.conditions),
+        ip_lists={
+            name: tuple(ipaddress.ip_network(net) for net in networks)
+            for name, networks in spec.ip_lists
+        },
+        resources=tuple(
+            ResourceLabel(resource.paths, DataLabel(resource.sensitivity, frozenset(resource.tags)))
+            for resource in spec.resources
+        ),
+        name=spec.name,
+    )
 
 
 def _max_age(text: str | None) -> timedelta | None:
@@ -100,7 +128,7 @@ def _manifest(document: Any, line: int, source: str) -> Manifest:
     kind = document["kind"]
     if kind not in KINDS:
         raise ConfigError(
-            f"unknown kind {kind!r} (expected App, Group or Policy)",
+            f"unknown kind {kind!r} (expected App, Group, IPList or Policy)",
             source=source,
             line=document.key_lines["kind"],
         )
@@ -108,11 +136,16 @@ def _manifest(document: Any, line: int, source: str) -> Manifest:
     body = document["spec"]
     if body is None:
         body = LineMapping()
-        body.line, body.key_lines = document.key_lines["spec"], {}
+        body.line, body.key_lines, body.key_columns = document.key_lines["spec"], {}, {}
     try:
         spec = spec_of(kind, name, body)
     except ValidationError as exc:
         raise _config_error(exc, kind, name, document, source) from None
+    except SpecProblem as exc:
+        line_at, column = locate(document, exc.loc)
+        where = ".".join(str(part) for part in ("spec", *exc.loc))
+        message = f"{kind} {name!r}: {where}: {exc.message}"
+        raise located(message, source, line_at, column) from None
     return Manifest(kind=_kind(kind), name=name, spec=spec, source=source, line=line)
 
 
@@ -150,19 +183,26 @@ def _config_error(
     errors = exc.errors(include_url=False)
     first = errors[0]
     loc = first["loc"]
-    node: Any = document["spec"]
-    line = document.key_lines["spec"]
-    for part in loc:
-        if isinstance(node, LineMapping) and isinstance(part, str) and part in node:
-            line, node = node.key_lines[part], node[part]
-        elif isinstance(node, LineSequence) and isinstance(part, int) and part < len(node):
-            line, node = node.item_lines[part], node[part]
-        else:
-            break
+    line, column = locate(document, tuple(loc))
     where = ".".join(str(part) for part in ("spec", *loc))
     message = _message(first)
     more = f" (and {len(errors) - 1} more problems)" if len(errors) > 1 else ""
-    return ConfigError(f"{kind} {name!r}: {where}: {message}{more}", source=source, line=line)
+    return located(f"{kind} {name!r}: {where}: {message}{more}", source, line, column)
+
+
+def locate(document: LineMapping, loc: Loc) -> tuple[int, int]:
+    """Line and column of the deepest node of ``spec`` that ``loc`` reaches."""
+    node: Any = document["spec"]
+    line = document.key_lines["spec"]
+    column = document.key_columns["spec"]
+    for part in loc:
+        if isinstance(node, LineMapping) and isinstance(part, str) and part in node:
+            line, column, node = node.key_lines[part], node.key_columns[part], node[part]
+        elif isinstance(node, LineSequence) and isinstance(part, int) and part < len(node):
+            line, column, node = node.item_lines[part], node.item_columns[part], node[part]
+        else:
+            break
+    return line, column
 
 
 def _message(error: Any) -> str:

@@ -15,7 +15,16 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from menshen.manifest.model import AppSpec, GroupSpec, PolicySpec, RuleSpec
+from menshen.manifest.model import (
+    AppSpec,
+    GroupSpec,
+    IPListSpec,
+    PolicySpec,
+    ResourceSpec,
+    RuleSpec,
+)
+from menshen.manifest.when import SpecProblem, parse_condition
+from menshen.policy.conditions import DEFAULT_ZONE, AllOf, AnyOf, Condition, Not, Use
 from menshen.policy.duration import format_duration, parse_duration
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$"
@@ -134,10 +143,20 @@ Method = Annotated[str, AfterValidator(check_method)]
 Cidr = Annotated[str, AfterValidator(check_network)]
 Duration = Annotated[str, AfterValidator(check_duration)]
 Upstream = Annotated[str, AfterValidator(check_upstream)]
+Tag = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._:-]{0,62}$")]
+Scope = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,127}$")]
+RuleId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")]
+Sensitivity = Literal["public", "internal", "confidential", "restricted"]
+MfaMethod = Literal["totp", "webauthn", "recovery_code"]
 
 
 class _Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class DataSchema(_Schema):
+    sensitivity: Sensitivity | None = None
+    tags: list[Tag] = []
 
 
 class AppSchema(_Schema):
@@ -148,6 +167,7 @@ class AppSchema(_Schema):
     public: Annotated[bool, AfterValidator(check_not_public)] = False
     preserveHost: bool = False
     maxBodyBytes: Annotated[int, Field(ge=1)] | None = None
+    data: DataSchema | None = None
 
     def to_spec(self, name: str) -> AppSpec:
         scheme, host, port = split_upstream(self.upstream)
@@ -163,6 +183,8 @@ class AppSchema(_Schema):
             public=self.public,
             preserve_host=self.preserveHost,
             max_body_bytes=self.maxBodyBytes,
+            sensitivity=None if self.data is None else self.data.sensitivity,
+            data_tags=() if self.data is None else tuple(sorted(set(self.data.tags))),
         )
 
 
@@ -176,29 +198,47 @@ class GroupSchema(_Schema):
         return GroupSpec(name, self.description, self.mfaRequired, members)
 
 
+class IPListSchema(_Schema):
+    description: str = ""
+    networks: Annotated[list[Cidr], Field(min_length=1)]
+
+    def to_spec(self, name: str) -> IPListSpec:
+        return IPListSpec(name, self.description, _networks(self.networks))
+
+
 class MfaSchema(_Schema):
     required: bool = False
     maxAge: Duration | None = None
+    methods: list[MfaMethod] = []
 
 
 class RuleSchema(_Schema):
     name: Name
-    effect: Literal["allow", "deny"] = "allow"
+    id: RuleId | None = None
+    description: str = ""
+    owner: str = ""
+    effect: Literal["allow", "deny", "step_up"] = "allow"
     users: list[Principal] = []
     groups: list[Principal] = []
+    clients: list[Principal] = []
     methods: list[Method] = []
     paths: list[PathPrefix] = []
     sourceNetworks: list[Cidr] = []
+    scopes: list[Scope] = []
     mfa: MfaSchema | None = None
+    when: Any = None
 
     @model_validator(mode="after")
-    def _mfa_only_on_allow(self) -> RuleSchema:
+    def _mfa_fits_the_effect(self) -> RuleSchema:
         mfa = self.mfa
-        if self.effect == "deny" and mfa is not None and (mfa.required or mfa.maxAge):
+        wants = mfa is not None and (mfa.required or bool(mfa.maxAge) or bool(mfa.methods))
+        if self.effect == "deny" and wants:
             raise ValueError("a deny rule cannot carry MFA conditions")
+        if self.effect == "step_up" and not wants:
+            raise ValueError("a step_up rule needs mfa (required, maxAge or methods)")
         return self
 
-    def to_spec(self) -> RuleSpec:
+    def to_spec(self, when: Condition | None) -> RuleSpec:
         mfa = self.mfa or MfaSchema()
         return RuleSpec(
             name=self.name,
@@ -208,31 +248,147 @@ class RuleSchema(_Schema):
             methods=tuple(sorted(set(self.methods))),
             paths=tuple(sorted(set(self.paths))),
             source_networks=tuple(sorted(set(self.sourceNetworks))),
-            mfa_required=mfa.required or mfa.maxAge is not None,
+            mfa_required=mfa.required or mfa.maxAge is not None or bool(mfa.methods),
             mfa_max_age=mfa.maxAge,
+            mfa_methods=tuple(sorted(set(mfa.methods))),
+            clients=tuple(sorted(set(self.clients))),
+            scopes=tuple(sorted(set(self.scopes))),
+            when=when,
+            rule_id=self.id,
+            description=self.description,
+            owner=self.owner,
+        )
+
+
+class ResourceSchema(_Schema):
+    paths: Annotated[list[PathPrefix], Field(min_length=1)]
+    sensitivity: Sensitivity
+    tags: list[Tag] = []
+
+    def to_spec(self) -> ResourceSpec:
+        return ResourceSpec(
+            tuple(sorted(set(self.paths))), self.sensitivity, tuple(sorted(set(self.tags)))
         )
 
 
 class PolicySchema(_Schema):
     app: Name
+    timeZone: str | None = None
+    conditions: dict[str, Any] = {}
+    ipLists: dict[str, Annotated[list[Cidr], Field(min_length=1)]] = {}
+    resources: list[ResourceSchema] = []
     rules: list[RuleSchema] = []
 
     @model_validator(mode="after")
     def _unique_rule_names(self) -> PolicySchema:
         _unique([rule.name for rule in self.rules])
+        _unique([rule.id for rule in self.rules if rule.id is not None])
         return self
 
     def to_spec(self, name: str) -> PolicySpec:
-        return PolicySpec(name, self.app, tuple(rule.to_spec() for rule in self.rules))
+        zone = self.timeZone or DEFAULT_ZONE
+        if self.timeZone is not None:
+            _check_zone(self.timeZone)
+        blocks: dict[str, Condition] = {}
+        for block, body in self.conditions.items():
+            _key_name(block, ("conditions", block))
+            blocks[block] = parse_condition(body, ("conditions", block), zone, check_name)
+        for listed in self.ipLists:
+            _key_name(listed, ("ipLists", listed))
+        rules = []
+        for index, rule in enumerate(self.rules):
+            when = None
+            if rule.when is not None:
+                loc = ("rules", index, "when")
+                when = parse_condition(rule.when, loc, zone, check_name)
+                _check_uses(when, blocks, loc)
+            rules.append(rule.to_spec(when))
+        _check_blocks(blocks)
+        return PolicySpec(
+            name,
+            self.app,
+            tuple(rules),
+            conditions=tuple(sorted(blocks.items())),
+            ip_lists=tuple(sorted((key, _networks(nets)) for key, nets in self.ipLists.items())),
+            resources=tuple(resource.to_spec() for resource in self.resources),
+            time_zone=self.timeZone,
+        )
 
 
-SCHEMAS: dict[str, type[AppSchema] | type[GroupSchema] | type[PolicySchema]] = {
+def _networks(networks: list[str]) -> tuple[str, ...]:
+    found = {ipaddress.ip_network(text) for text in networks}
+    ordered = sorted(found, key=lambda net: (net.version, int(net.network_address), net.prefixlen))
+    return tuple(str(net) for net in ordered)
+
+
+def _check_zone(zone: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        ZoneInfo(zone)
+    except (ValueError, KeyError):
+        raise SpecProblem(
+            ("timeZone",), f"unknown time zone {zone!r} (an IANA name like Asia/Taipei)"
+        ) from None
+
+
+def _key_name(name: str, loc: tuple[str | int, ...]) -> None:
+    try:
+        check_name(name)
+    except ValueError as exc:
+        raise SpecProblem(loc, str(exc)) from None
+
+
+def _uses(condition: Condition) -> list[str]:
+    if isinstance(condition, Use):
+        return [condition.name]
+    children: tuple[Condition, ...] = ()
+    if isinstance(condition, AllOf | AnyOf):
+        children = condition.items
+    elif isinstance(condition, Not):
+        children = (condition.item,)
+    return [name for child in children for name in _uses(child)]
+
+
+def _check_uses(
+    condition: Condition, blocks: dict[str, Condition], loc: tuple[str | int, ...]
+) -> None:
+    for name in _uses(condition):
+        if name not in blocks:
+            known = ", ".join(sorted(blocks)) or "none defined"
+            raise SpecProblem(loc, f"unknown named condition {name!r} (known: {known})")
+
+
+def _check_blocks(blocks: dict[str, Condition]) -> None:
+    """Every block's references exist, and no block uses itself, directly or not."""
+    for name, block in blocks.items():
+        _check_uses(block, blocks, ("conditions", name))
+    done: set[str] = set()
+
+    def visit(name: str, path: list[str]) -> None:
+        if name in path:
+            cycle = " → ".join([*path[path.index(name) :], name])
+            raise SpecProblem(("conditions", path[0]), f"named conditions form a cycle: {cycle}")
+        if name in done:
+            return
+        for used in _uses(blocks[name]):
+            visit(used, [*path, name])
+        done.add(name)
+
+    for name in sorted(blocks):
+        visit(name, [])
+
+
+SCHEMAS: dict[
+    str, type[AppSchema] | type[GroupSchema] | type[IPListSchema] | type[PolicySchema]
+] = {
     "App": AppSchema,
     "Group": GroupSchema,
+    "IPList": IPListSchema,
     "Policy": PolicySchema,
 }
 
 
-def spec_of(kind: str, name: str, body: Any) -> AppSpec | GroupSpec | PolicySpec:
-    """Validate one ``spec`` body; raises pydantic's ``ValidationError``."""
+def spec_of(kind: str, name: str, body: Any) -> AppSpec | GroupSpec | IPListSpec | PolicySpec:
+    """Validate one ``spec`` body; raises pydantic's ``ValidationError`` or ``SpecProblem``."""
     return SCHEMAS[kind].model_validate(body).to_spec(name)

@@ -19,17 +19,35 @@ from menshen.errors import ConfigError
 
 
 class LineMapping(dict[str, Any]):
-    """A YAML mapping that knows its own line and the line of each key."""
+    """A YAML mapping that knows its own line and the line and column of each key."""
 
     line: int
     key_lines: dict[str, int]
+    key_columns: dict[str, int]
 
 
 class LineSequence(list[Any]):
-    """A YAML sequence that knows its own line and the line of each item."""
+    """A YAML sequence that knows its own line and the line and column of each item."""
 
     line: int
     item_lines: list[int]
+    item_columns: list[int]
+
+
+class LocatedError(ConfigError):
+    """A ``ConfigError`` that also knows the column (1-based): ``file:line:column: message``."""
+
+    def __init__(self, message: str, *, source: str, line: int, column: int) -> None:
+        super().__init__(message, source=source, line=line)
+        self.column = column
+        self.args = (f"{source}:{line}:{column}: {message}",)
+
+
+def located(message: str, source: str, line: int | None, column: int | None) -> ConfigError:
+    """A ConfigError naming file, line and (when known) column."""
+    if line is not None and column is not None:
+        return LocatedError(message, source=source, line=line, column=column)
+    return ConfigError(message, source=source, line=line)
 
 
 class _LineLoader(yaml.SafeLoader):
@@ -53,6 +71,7 @@ def _construct_mapping(loader: _LineLoader, node: MappingNode) -> LineMapping:
     mapping = LineMapping()
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
+    mapping.key_columns = {}
     for key_node, value_node in node.value:
         line = key_node.start_mark.line + 1
         key = loader.construct_object(key_node, deep=True)
@@ -67,6 +86,7 @@ def _construct_mapping(loader: _LineLoader, node: MappingNode) -> LineMapping:
             )
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = line
+        mapping.key_columns[key] = key_node.start_mark.column + 1
     return mapping
 
 
@@ -74,9 +94,11 @@ def _construct_sequence(loader: _LineLoader, node: SequenceNode) -> LineSequence
     sequence = LineSequence()
     sequence.line = node.start_mark.line + 1
     sequence.item_lines = []
+    sequence.item_columns = []
     for item in node.value:
         sequence.append(loader.construct_object(item, deep=True))
         sequence.item_lines.append(item.start_mark.line + 1)
+        sequence.item_columns.append(item.start_mark.column + 1)
     return sequence
 
 
@@ -102,8 +124,9 @@ def load_documents(text: str, source: str) -> Iterator[tuple[int, Any]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
+        column = None if mark is None else mark.column + 1
         problem = exc.problem or exc.context or "invalid YAML"
-        raise ConfigError(f"YAML syntax error: {problem}", source=source, line=line) from None
+        raise located(f"YAML syntax error: {problem}", source, line, column) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"YAML error: {exc}", source=source) from None
     except RecursionError:

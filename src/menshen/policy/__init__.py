@@ -7,14 +7,19 @@ No I/O, no asyncio, no store: the gateway hands in an ``AccessRequest`` and gets
 from menshen.policy.compile import CompiledPolicy, compile_policies
 from menshen.policy.decide import EVALUATION_ERROR, decide
 from menshen.policy.duration import format_duration, parse_duration
-from menshen.policy.explain import explain
+from menshen.policy.explain import considered, explain
 from menshen.policy.model import (
     AccessRequest,
     AppPolicy,
+    DataLabel,
     Decision,
+    Device,
     Effect,
     Network,
+    Outcome,
+    ResourceLabel,
     Rule,
+    RuleTrace,
     Subject,
 )
 
@@ -23,12 +28,18 @@ __all__ = [
     "AccessRequest",
     "AppPolicy",
     "CompiledPolicy",
+    "DataLabel",
     "Decision",
+    "Device",
     "Effect",
     "Network",
+    "Outcome",
+    "ResourceLabel",
     "Rule",
+    "RuleTrace",
     "Subject",
     "compile_policies",
+    "considered",
     "decide",
     "explain",
     "format_duration",

@@ -1,15 +1,15 @@
-"""Compile a tenant's app policies once, so that each decision is dictionary lookups and loops.
+"""Compile a tenant's app policies once, so that each decision is dictionary lookups and closures.
 
 Deciding in-process from a pre-compiled policy is the lesson of the identity-aware proxies
-surveyed in the reference notes (iap.md, "Published performance"; policy.md: casbin and cedarpy
-re-read their rules on every call). Compilation indexes rules by app, splits deny from
-allow rules (deny wins, as Cedar's forbid-overrides-permit), turns path prefixes into
-``str.startswith`` tuples and networks into integer masks. Semantics: ``menshen.policy.decide``.
+surveyed in the reference notes (casbin and cedarpy re-read their rules on every call).
+Compilation indexes rules by app and by the users, groups and API clients they name,
+orders deny before step-up before allow (deny wins, as Cedar's forbid-overrides-permit),
+and turns every condition into a closure (``menshen.policy.closures``). Semantics:
+``menshen.policy.decide``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -17,83 +17,115 @@ from datetime import timedelta
 from types import MappingProxyType
 
 from menshen.errors import InvalidInput
-from menshen.policy.decide import AddressKey, decide, deny_reason, step_up_reason
-from menshen.policy.duration import format_duration
-from menshen.policy.model import AccessRequest, AppPolicy, Decision, Effect, Rule
+from menshen.policy.closures import AddressCache, Check, Compiler, Node, all_of, always
+from menshen.policy.conditions import Condition, HasScopes, MethodIn, PathUnder, SourceIn
+from menshen.policy.decide import decide
+from menshen.policy.labels import LabelIndex
+from menshen.policy.model import (
+    AccessRequest,
+    AppPolicy,
+    DataLabel,
+    Decision,
+    Effect,
+    Network,
+    Rule,
+    Subject,
+)
 
 MEMO_LIMIT = 4096
-"""Distinct (user, groups) pairs remembered per app before the memo starts afresh."""
+"""Distinct subjects remembered per app before the candidate memo starts afresh."""
+
+Candidates = tuple[
+    tuple["CompiledRule", ...], tuple["CompiledRule", ...], tuple["CompiledRule", ...]
+]
 
 
 @dataclass(frozen=True, slots=True)
-class CompiledNetwork:
-    version: int
-    network: int
-    mask: int
-    text: str
+class MfaNeed:
+    """The second factor a rule asks for: any (empty ``methods``) or one of ``methods``."""
 
-    def contains(self, address: AddressKey) -> bool:
-        return address[0] == self.version and (address[1] & self.mask) == self.network
+    methods: frozenset[str]
+    max_age: timedelta | None
+
+    def unmet(self, request: AccessRequest) -> bool:
+        """True when the session's MFA does not satisfy this need (a future time is fresh)."""
+        method, at = request.mfa_method, request.mfa_at
+        if method is None or at is None:
+            return True
+        if self.methods and method not in self.methods:
+            return True
+        return self.max_age is not None and request.now - at > self.max_age
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
-    """A rule ready for matching; ``prefix_texts`` and the network texts are for explain."""
+    """A rule ready for matching: identity sets for the index, parts for explain, one closure."""
 
     name: str
+    rule_id: str
     effect: Effect
-    any_identity: bool
+    description: str
+    owner: str
     users: frozenset[str]
     groups: frozenset[str]
-    methods: frozenset[str]
-    any_path: bool
-    exact_paths: frozenset[str]
-    path_starts: tuple[str, ...]
-    prefix_texts: tuple[str, ...]
-    networks: tuple[CompiledNetwork, ...]
-    needs_mfa: bool
-    mfa_max_age: timedelta | None
-    # Answers are values: built once here instead of on every request.
+    clients: frozenset[str]
+    parts: tuple[Node, ...]
+    match: Check
+    mfa: MfaNeed | None
     verdict: Decision
-    step_up_no_mfa: Decision
-    step_up_stale_mfa: Decision
+
+    @property
+    def any_identity(self) -> bool:
+        return not (self.users or self.groups or self.clients)
+
+    def identity_matches(self, subject: Subject) -> bool:
+        """Any-identity allow rules are for people only; machine clients are always named."""
+        if self.any_identity:
+            return subject.kind == "user" or self.effect is not Effect.ALLOW
+        if subject.kind == "user" and subject.username in self.users:
+            return True
+        if subject.kind == "client" and subject.username in self.clients:
+            return True
+        return not self.groups.isdisjoint(subject.groups)
 
 
 @dataclass(frozen=True, slots=True)
 class CompiledApp:
-    """An app's rules, deny rules first, indexed by the identities they name.
-
-    ``candidates`` narrows the rules to those whose identity condition the subject meets,
-    in evaluation order, so a decision only walks the rules that concern its subject.
-    """
+    """An app's rules in evaluation order, indexed by the identities they name."""
 
     app: str
-    deny_rules: tuple[CompiledRule, ...]
-    allow_rules: tuple[CompiledRule, ...]
-    ordered: tuple[CompiledRule, ...]
-    for_anyone: tuple[int, ...]
+    rules: tuple[CompiledRule, ...]
+    labels: LabelIndex
+    for_everyone: tuple[int, ...]
+    for_people: tuple[int, ...]
     by_user: Mapping[str, tuple[int, ...]]
+    by_client: Mapping[str, tuple[int, ...]]
     by_group: Mapping[str, tuple[int, ...]]
     group_names: frozenset[str]
-    # (username, groups) -> candidates: exactly the inputs of ``candidates``, nothing less.
-    memo: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = field(
+    memo: dict[tuple[str, str, frozenset[str]], Candidates] = field(
         default_factory=dict, compare=False, repr=False
     )
 
-    def candidates(self, username: str, groups: frozenset[str]) -> tuple[CompiledRule, ...]:
-        """The rules whose users or groups include the subject, deny rules first."""
-        key = (username, groups)
+    def candidates(self, subject: Subject) -> Candidates:
+        """(deny, step-up, allow) rules whose identity condition ``subject`` meets, in order."""
+        key = (subject.kind, subject.username, subject.groups)
         found = self.memo.get(key)
         if found is not None:
             return found
-        positions = set(self.for_anyone)
-        named = self.by_user.get(username)
-        if named is not None:
-            positions.update(named)
-        for group in self.group_names.intersection(groups):
+        positions = set(self.for_everyone)
+        if subject.kind == "user":
+            positions.update(self.for_people)
+            positions.update(self.by_user.get(subject.username, ()))
+        else:
+            positions.update(self.by_client.get(subject.username, ()))
+        for group in self.group_names.intersection(subject.groups):
             positions.update(self.by_group[group])
-        ordered = self.ordered
-        found = tuple(ordered[position] for position in sorted(positions))
+        rules = [self.rules[position] for position in sorted(positions)]
+        found = (
+            tuple(rule for rule in rules if rule.effect is Effect.DENY),
+            tuple(rule for rule in rules if rule.effect is Effect.STEP_UP),
+            tuple(rule for rule in rules if rule.effect is Effect.ALLOW),
+        )
         if len(self.memo) >= MEMO_LIMIT:
             self.memo.clear()
         self.memo[key] = found
@@ -117,109 +149,146 @@ class CompiledPolicy:
         return f"CompiledPolicy(tenant_id={self.tenant_id!r}, apps={sorted(self.apps)!r})"
 
 
-def compile_policies(tenant_id: str, policies: Iterable[AppPolicy]) -> CompiledPolicy:
+def compile_policies(
+    tenant_id: str,
+    policies: Iterable[AppPolicy],
+    *,
+    app_labels: Mapping[str, DataLabel] | None = None,
+    ip_lists: Mapping[str, tuple[Network, ...]] | None = None,
+) -> CompiledPolicy:
     """Compile app policies; several policies for one app are concatenated in order.
 
-    Raises ``InvalidInput`` for a rule that cannot be judged (a path prefix without a
-    leading ``/``, MFA conditions on a deny rule, duplicate rule names within an app).
+    ``app_labels`` gives each app's data label (from its App object or, later, the
+    inventory); ``ip_lists`` are the tenant's named IP lists. Raises ``InvalidInput`` for
+    a rule that cannot be judged (see ``compile_rule``), duplicate rule names or ids
+    within an app, an unknown or cyclic named condition, an unknown IP list.
     """
-    rules_by_app: dict[str, list[Rule]] = {}
-    for policy in policies:
-        rules_by_app.setdefault(policy.app, []).extend(policy.rules)
+    listed = list(policies)
+    tenant_lists = dict(ip_lists or {})
+    addresses = AddressCache()
+    by_app: dict[str, list[AppPolicy]] = {}
+    for policy in listed:
+        by_app.setdefault(policy.app, []).append(policy)
     apps: dict[str, CompiledApp] = {}
-    for app, rules in rules_by_app.items():
-        counts = Counter(rule.name for rule in rules)
-        duplicates = sorted(name for name, count in counts.items() if count > 1)
-        if duplicates:
-            raise InvalidInput(f"app {app!r} has several rules named {', '.join(duplicates)}")
-        apps[app] = compile_app(app, [compile_rule(app, rule) for rule in rules])
+    for app, app_policies in by_app.items():
+        labels = LabelIndex.build(app, (app_labels or {}).get(app), app_policies)
+        rules: list[CompiledRule] = []
+        for policy in app_policies:
+            clash = sorted(set(policy.ip_lists) & set(tenant_lists))
+            if clash:
+                raise InvalidInput(f"IP list {clash[0]!r} is defined twice")
+            compiler = Compiler(
+                blocks=policy.conditions,
+                ip_lists={**tenant_lists, **policy.ip_lists},
+                addresses=addresses,
+                label_of=labels.label_of,
+            )
+            for name in policy.conditions:
+                compiler.use(name)  # every block compiles, even an unused one
+            rules.extend(compile_rule(app, rule, compiler) for rule in policy.rules)
+        _refuse_duplicates(app, [rule.name for rule in rules], "rules named")
+        _refuse_duplicates(app, [rule.rule_id for rule in rules], "rules with id")
+        apps[app] = compile_app(app, rules, labels)
     return CompiledPolicy(tenant_id, apps)
 
 
-def compile_app(app: str, rules: list[CompiledRule]) -> CompiledApp:
-    """Order an app's rules (deny first, each kind in written order) and index them."""
-    deny_rules = tuple(rule for rule in rules if rule.effect is Effect.DENY)
-    allow_rules = tuple(rule for rule in rules if rule.effect is Effect.ALLOW)
-    ordered = deny_rules + allow_rules
-    for_anyone: list[int] = []
+def _refuse_duplicates(app: str, names: list[str], what: str) -> None:
+    duplicates = sorted(name for name, count in Counter(names).items() if count > 1)
+    if duplicates:
+        raise InvalidInput(f"app {app!r} has several {what} {', '.join(duplicates)}")
+
+
+EFFECT_ORDER = {Effect.DENY: 0, Effect.STEP_UP: 1, Effect.ALLOW: 2}
+
+
+def compile_app(app: str, rules: list[CompiledRule], labels: LabelIndex) -> CompiledApp:
+    """Order an app's rules (deny, step-up, allow; each in written order) and index them."""
+    ordered = tuple(sorted(rules, key=lambda rule: EFFECT_ORDER[rule.effect]))
+    for_everyone: list[int] = []
+    for_people: list[int] = []
     by_user: dict[str, list[int]] = {}
+    by_client: dict[str, list[int]] = {}
     by_group: dict[str, list[int]] = {}
     for position, rule in enumerate(ordered):
         if rule.any_identity:
-            for_anyone.append(position)
-        for user in rule.users:
-            by_user.setdefault(user, []).append(position)
-        for group in rule.groups:
-            by_group.setdefault(group, []).append(position)
+            (for_people if rule.effect is Effect.ALLOW else for_everyone).append(position)
+        for index, names in (
+            (by_user, rule.users),
+            (by_client, rule.clients),
+            (by_group, rule.groups),
+        ):
+            for name in names:
+                index.setdefault(name, []).append(position)
     return CompiledApp(
         app=app,
-        deny_rules=deny_rules,
-        allow_rules=allow_rules,
-        ordered=ordered,
-        for_anyone=tuple(for_anyone),
-        by_user=MappingProxyType({user: tuple(found) for user, found in by_user.items()}),
-        by_group=MappingProxyType({group: tuple(found) for group, found in by_group.items()}),
+        rules=ordered,
+        labels=labels,
+        for_everyone=tuple(for_everyone),
+        for_people=tuple(for_people),
+        by_user=_frozen(by_user),
+        by_client=_frozen(by_client),
+        by_group=_frozen(by_group),
         group_names=frozenset(by_group),
     )
 
 
-def compile_rule(app: str, rule: Rule) -> CompiledRule:
-    """Pre-compute everything a rule match needs."""
+def _frozen(index: dict[str, list[int]]) -> Mapping[str, tuple[int, ...]]:
+    return MappingProxyType({name: tuple(found) for name, found in index.items()})
+
+
+def compile_rule(app: str, rule: Rule, compiler: Compiler) -> CompiledRule:
+    """Pre-compute everything a rule match needs.
+
+    Refuses MFA conditions on a deny rule, a step-up rule without them, a non-positive
+    max age, and anything the condition compiler refuses.
+    """
     effect = Effect(rule.effect)
-    if effect is Effect.STEP_UP:
-        raise InvalidInput(f"rule {rule.name!r}: effect must be allow or deny")
-    needs_mfa = rule.mfa_required or rule.mfa_max_age is not None
+    needs_mfa = rule.mfa_required or rule.mfa_max_age is not None or bool(rule.mfa_methods)
     if effect is Effect.DENY and needs_mfa:
         raise InvalidInput(f"rule {rule.name!r}: a deny rule cannot carry MFA conditions")
+    if effect is Effect.STEP_UP and not needs_mfa:
+        raise InvalidInput(f"rule {rule.name!r}: a step-up rule must say which MFA it wants")
     if rule.mfa_max_age is not None and rule.mfa_max_age <= timedelta(0):
         raise InvalidInput(f"rule {rule.name!r}: MFA max age must be positive")
-    prefixes = tuple(normalize_prefix(rule.name, prefix) for prefix in rule.path_prefixes)
-    any_path = not prefixes or "/" in prefixes
+    try:
+        parts = tuple(compiler.compile(condition) for condition in _conditions(rule))
+    except InvalidInput as exc:
+        raise InvalidInput(f"rule {rule.name!r}: {exc}") from None
+    mfa = MfaNeed(frozenset(rule.mfa_methods), rule.mfa_max_age) if needs_mfa else None
     if effect is Effect.DENY:
-        verdict = Decision(Effect.DENY, rule.name, (deny_reason(app, rule.name),))
+        verdict = Decision(Effect.DENY, rule.name, (deny_reason(app, rule.name),), rule.id)
     else:
-        verdict = Decision(Effect.ALLOW, rule.name, (f"Allowed by rule '{rule.name}'.",))
-    no_mfa = Decision(Effect.STEP_UP, rule.name, (step_up_reason(app, rule.name, "MFA required"),))
-    stale_mfa = no_mfa
-    if rule.mfa_max_age is not None:
-        stale = f"MFA older than {format_duration(rule.mfa_max_age)}"
-        stale_mfa = Decision(Effect.STEP_UP, rule.name, (step_up_reason(app, rule.name, stale),))
+        verdict = Decision(effect, rule.name, (f"Allowed by rule '{rule.name}'.",), rule.id)
     return CompiledRule(
         name=rule.name,
+        rule_id=rule.id,
         effect=effect,
-        any_identity=not rule.users and not rule.groups,
+        description=rule.description,
+        owner=rule.owner,
         users=frozenset(rule.users),
         groups=frozenset(rule.groups),
-        methods=frozenset(method.upper() for method in rule.methods),
-        any_path=any_path,
-        exact_paths=frozenset(prefixes),
-        path_starts=tuple(f"{prefix}/" for prefix in prefixes if prefix != "/"),
-        prefix_texts=prefixes,
-        networks=tuple(_compile_network(network) for network in rule.source_networks),
-        needs_mfa=needs_mfa,
-        mfa_max_age=rule.mfa_max_age,
+        clients=frozenset(rule.clients),
+        parts=parts,
+        match=all_of(tuple(part.check for part in parts)) if parts else always,
+        mfa=mfa,
         verdict=verdict,
-        step_up_no_mfa=no_mfa,
-        step_up_stale_mfa=stale_mfa,
     )
 
 
-def normalize_prefix(rule_name: str, prefix: str) -> str:
-    """``/admin/`` and ``/admin`` are the same segment-wise prefix; ``/`` matches all."""
-    if not prefix.startswith("/"):
-        raise InvalidInput(f"rule {rule_name!r}: path prefix {prefix!r} must start with '/'")
-    return prefix.rstrip("/") or "/"
+def _conditions(rule: Rule) -> list[Condition]:
+    found: list[Condition] = []
+    if rule.methods:
+        found.append(MethodIn(frozenset(method.upper() for method in rule.methods)))
+    if rule.path_prefixes:
+        found.append(PathUnder(rule.path_prefixes))
+    if rule.source_networks:
+        found.append(SourceIn(rule.source_networks))
+    if rule.scopes:
+        found.append(HasScopes(frozenset(rule.scopes)))
+    if rule.when is not None:
+        found.append(rule.when)
+    return found
 
 
-def _compile_network(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> CompiledNetwork:
-    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
-        mapped = ipaddress.IPv6Address(int(network.network_address)).ipv4_mapped
-        if mapped is not None:
-            # ::ffff:10.0.0.0/104 names IPv4 addresses; compare it as 10.0.0.0/8.
-            network = ipaddress.IPv4Network((int(mapped), network.prefixlen - 96))
-    return CompiledNetwork(
-        version=network.version,
-        network=int(network.network_address),
-        mask=int(network.netmask),
-        text=str(network),
-    )
+def deny_reason(app: str, rule: str) -> str:
+    return f"Rule '{rule}' of app '{app}' denies this request."
