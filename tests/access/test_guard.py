@@ -258,3 +258,33 @@ def test_requests_are_refused_while_the_audit_log_is_far_behind(sqlite_store: Sq
     refused = world.check("/ledger/books", token)
     assert isinstance(refused, Respond)
     assert refused.status == 503
+
+
+def test_denial_explains_each_rule_on_the_page_and_in_the_log(world: World) -> None:
+    """The deny page and the audit event say what each considered rule needed."""
+    verdict = world.check("/ledger/books", world.login("u-ben", "password"))
+    assert isinstance(verdict, Respond)
+    assert verdict.status == 403
+    assert b'id="considered"' in verdict.body
+    event = world.events[-1]
+    assert event.kind == "access.deny"
+    considered = event.details["considered"]
+    assert isinstance(considered, list)
+    assert any("ops" in line for line in considered)
+
+
+def test_shadow_candidate_is_judged_but_never_enforced(world: World) -> None:
+    """A candidate policy's different answer is recorded; the active answer stands."""
+    candidate = compile_policies("t1", [AppPolicy("ledger", (Rule("nobody", Effect.DENY),))])
+    old = world.guard.directory
+    policy = old.policy("t1")
+    assert policy is not None
+    world.guard.set_directory(
+        Directory(old.routes(), world.principals, {"t1": policy}, {}, {"t1": candidate})
+    )
+    verdict = world.check("/ledger/books", world.login("u-ann"))
+    assert isinstance(verdict, Forward)
+    shadow = [e for e in world.events if e.kind == "policy.shadow_disagreement"]
+    assert len(shadow) == 1
+    assert shadow[0].details["candidate_effect"] == "deny"
+    assert shadow[0].outcome == "allow"

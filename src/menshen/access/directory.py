@@ -58,6 +58,7 @@ class Directory:
         principals: Mapping[tuple[str, str], Principal],
         policies: Mapping[str, CompiledPolicy],
         firm_names: Mapping[str, str],
+        shadows: Mapping[str, CompiledPolicy] | None = None,
     ) -> None:
         by_host: dict[str, list[Route]] = {}
         for route in routes:
@@ -69,6 +70,7 @@ class Directory:
         self._principals = dict(principals)
         self._policies = dict(policies)
         self.firm_names = dict(firm_names)
+        self._shadows = dict(shadows or {})
 
     @classmethod
     def empty(cls) -> Directory:
@@ -89,6 +91,10 @@ class Directory:
 
     def policy(self, tenant_id: str) -> CompiledPolicy | None:
         return self._policies.get(tenant_id)
+
+    def shadow_policy(self, tenant_id: str) -> CompiledPolicy | None:
+        """A candidate policy judged beside the active one, never enforced (shadow mode)."""
+        return self._shadows.get(tenant_id)
 
     def routes(self) -> list[Route]:
         return [route for routes in self._routes.values() for route in routes]

@@ -10,7 +10,7 @@ path is a denial (the data plane answers 500 and forwards nothing).
 from __future__ import annotations
 
 from collections import OrderedDict, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -22,6 +22,7 @@ from menshen.assertions.mint import AssertionMinter
 from menshen.clock import Clock
 from menshen.events.model import AuditEvent, Kind, Outcome, SequentialEventIds
 from menshen.gateway.contract import Forward, RequestHead, Respond, Verdict
+from menshen.policy.compile import CompiledPolicy
 from menshen.policy.model import AccessRequest, Decision, Effect
 from menshen.sessions.cookies import SESSION_COOKIES, cookie_name, read_cookie
 from menshen.sessions.service import SessionService
@@ -154,11 +155,15 @@ class Guard:
             subject=principal.subject,
             mfa_method=session.mfa_method,
             mfa_at=session.mfa_at,
+            headers=_HeaderView(head),
         )
         if policy is None:
             decision = Decision(Effect.DENY, None, (f"No policy governs app {route.app!r}.",))
         else:
             decision = policy.decide(request)
+        shadow = directory.shadow_policy(route.tenant_id)
+        if shadow is not None:
+            self._compare_with_candidate(shadow, request, decision, head, route, session, now)
         if decision.effect is Effect.ALLOW:
             return self._allow(head, route, session, principal, decision, now)
         if decision.effect is Effect.STEP_UP:
@@ -246,8 +251,17 @@ class Guard:
         decision: Decision,
         now: datetime,
     ) -> Respond:
+        explanation = _explanation(decision)
         event = self._event(
-            head, route, Kind.ACCESS_DENY, Outcome.DENY, session, "; ".join(decision.reasons), now
+            head,
+            route,
+            Kind.ACCESS_DENY,
+            Outcome.DENY,
+            session,
+            "; ".join(decision.reasons),
+            now,
+            rule_id=decision.rule_id or "",
+            considered=list(explanation),
         )
         reasons = decision.reasons or ("No rule allows this request.",)
         denial = Denial(event.id, event.at, route.app, head.method, head.path, reasons)
@@ -258,6 +272,7 @@ class Guard:
                 "Forbidden",
                 " ".join(reasons),
                 reasons=list(reasons),
+                considered=list(explanation),
                 reference=denial.reference,
                 app=route.app,
             )
@@ -271,6 +286,7 @@ class Guard:
             path=head.path,
             app=route.title or route.app,
             reasons=reasons,
+            considered=explanation,
             reference=denial.reference,
         )
 
@@ -325,7 +341,10 @@ class Guard:
         session: SessionRecord | None,
         reason: str | None,
         now: datetime | None = None,
+        **extra: object,
     ) -> AuditEvent:
+        details: dict[str, object] = {"method": head.method, "path": head.path, "host": head.host}
+        details.update(extra)
         event = AuditEvent(
             tenant_id=route.tenant_id,
             kind=kind,
@@ -336,8 +355,71 @@ class Guard:
             ip=head.client_ip,
             session_id=None if session is None else session.id,
             reason=reason,
-            details={"method": head.method, "path": head.path, "host": head.host},
+            details=details,
             id=self._event_ids(),
         )
         self._publish(event)
         return event
+
+    def _compare_with_candidate(
+        self,
+        candidate: CompiledPolicy,
+        request: AccessRequest,
+        active: Decision,
+        head: RequestHead,
+        route: Route,
+        session: SessionRecord,
+        now: datetime,
+    ) -> None:
+        """Shadow mode: judge with the candidate too; record disagreements, change nothing."""
+        shadow = candidate.decide(request)
+        if shadow.effect is active.effect:
+            return
+        self._event(
+            head,
+            route,
+            Kind.POLICY_SHADOW_DISAGREEMENT,
+            active.effect.value,
+            session,
+            f"active {active.effect.value}, candidate {shadow.effect.value}",
+            now,
+            active_rule=active.rule or "",
+            candidate_effect=shadow.effect.value,
+            candidate_rule=shadow.rule or "",
+        )
+
+
+MAX_EXPLAINED_RULES = 20
+
+
+def _explanation(decision: Decision) -> tuple[str, ...]:
+    """What each considered rule needed that this request lacked, for the deny page and log."""
+    return tuple(f"{trace.rule}: {trace.failed}" for trace in decision.considered if trace.failed)[
+        :MAX_EXPLAINED_RULES
+    ]
+
+
+class _HeaderView(Mapping[str, str]):
+    """The request's headers as a read-only mapping, built only if a rule looks at one."""
+
+    __slots__ = ("_head", "_map")
+
+    def __init__(self, head: RequestHead) -> None:
+        self._head = head
+        self._map: dict[str, str] | None = None
+
+    def _headers(self) -> dict[str, str]:
+        if self._map is None:
+            self._map = {}
+            for key, value in self._head.headers:
+                self._map.setdefault(key, value)
+        return self._map
+
+    def __getitem__(self, key: str) -> str:
+        return self._headers()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._headers())
+
+    def __len__(self) -> int:
+        return len(self._headers())

@@ -58,6 +58,7 @@ class Kind:
     SESSION_REVOKED: Final = "session.revoked"
     ADMIN_CHANGE: Final = "admin.change"
     ATTACK_BLOCKED: Final = "attack.blocked"
+    POLICY_SHADOW_DISAGREEMENT: Final = "policy.shadow_disagreement"
 
 
 class Outcome:
