@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from menshen.app import Platform
+from menshen.cli.policy import policy_app
 from menshen.cli.context import (
     Options,
     audit_admin_change,
@@ -39,6 +40,8 @@ user_app.add_typer(mfa_app, name="mfa")
 app.add_typer(session_app, name="session")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(policy_app, name="policy")
+# policy command modules (each registers its commands on policy_app):
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Settings file (menshen.yaml).")
