@@ -12,7 +12,6 @@ import typer
 from rich.table import Table
 
 from menshen.app import Platform
-from menshen.cli.policy import policy_app
 from menshen.cli.context import (
     Options,
     audit_admin_change,
@@ -20,6 +19,7 @@ from menshen.cli.context import (
     fail,
     opened,
 )
+from menshen.cli.policy import policy_app
 from menshen.errors import MenshenError, NotFound
 from menshen.events.export import export_jsonl, verify
 from menshen.manifest.apply import apply_manifests
