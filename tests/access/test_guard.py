@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from menshen.access.directory import Directory, Principal, Route
-from menshen.access.guard import Guard
+from menshen.access.guard import Guard, LiveAttributes
 from menshen.access.pages import Pages
 from menshen.access.returnto import ReturnSigner
 from menshen.assertions.keyring import Keyring
@@ -30,7 +30,12 @@ UPSTREAM = Upstream("127.0.0.1", 9001)
 
 
 class World:
-    def __init__(self, store: SqlStore, audit_backlog: Callable[[], int] = lambda: 0) -> None:
+    def __init__(
+        self,
+        store: SqlStore,
+        audit_backlog: Callable[[], int] = lambda: 0,
+        live: LiveAttributes | None = None,
+    ) -> None:
         self.clock = FixedClock()
         self.events: list[AuditEvent] = []
         self.sessions = SessionService(store, self.clock, SessionTimeouts())
@@ -49,6 +54,7 @@ class World:
             clock=self.clock,
             own_endpoints=lambda head: Respond(299),
             audit_backlog=audit_backlog,
+            live=live,
         )
         policy = compile_policies(
             "t1",
@@ -288,3 +294,42 @@ def test_shadow_candidate_is_judged_but_never_enforced(world: World) -> None:
     assert len(shadow) == 1
     assert shadow[0].details["candidate_effect"] == "deny"
     assert shadow[0].outcome == "allow"
+
+
+class _Live:
+    """Live attributes a test can change between requests."""
+
+    def __init__(self) -> None:
+        self.scores: dict[str, float] = {}
+
+    def risk(self, tenant_id: str, user_id: str) -> float:
+        return self.scores.get(user_id, 0.0)
+
+    def device(self, tenant_id: str, session_id: str) -> None:
+        return None
+
+
+def test_live_risk_changes_the_next_decision_of_an_open_session(sqlite_store: SqlStore) -> None:
+    """Continuous evaluation: a risk score rising mid-session denies the very next request."""
+    from menshen.manifest.parse import parse_manifests, to_app_policy
+
+    live = _Live()
+    world = World(sqlite_store, live=live)
+    (manifest,) = parse_manifests(
+        "apiVersion: menshen.dev/v1\nkind: Policy\nmetadata: {name: ledger-access}\nspec:\n"
+        "  app: ledger\n  rules:\n    - name: ops-when-calm\n      groups: [ops]\n"
+        "      mfa: {required: true}\n      when: {risk: {below: 50}}\n",
+        "risk.yaml",
+        known_apps=None,
+    )
+    policy = compile_policies("t1", [to_app_policy(manifest)])
+    old = world.guard.directory
+    world.guard.set_directory(Directory(old.routes(), world.principals, {"t1": policy}, {}))
+    token = world.login("u-ann")
+    assert isinstance(world.check("/ledger/books", token), Forward)
+    live.scores["u-ann"] = 80.0
+    denied = world.check("/ledger/books", token)
+    assert isinstance(denied, Respond)
+    assert denied.status == 403
+    live.scores["u-ann"] = 10.0
+    assert isinstance(world.check("/ledger/books", token), Forward)

@@ -178,3 +178,26 @@ def _can_sign_in(running: RunningStack, client: httpx.Client, username: str, pas
         data={**form_fields(page.text), "username": username, "password": password},
     )
     return done.status_code == 302
+
+
+def test_policy_change_reaches_open_sessions(running: RunningStack) -> None:
+    """A policy applied while bob is signed in decides his very next requests (no re-login)."""
+    from menshen.manifest.apply import apply_manifests
+    from menshen.manifest.parse import parse_manifests
+
+    platform = running.stack.platform
+    assert platform is not None
+    tenant = platform.store.tenant(TENANT)
+    closed = parse_manifests(
+        "apiVersion: menshen.dev/v1\nkind: Policy\nmetadata: {name: wiki-freeze}\nspec:\n"
+        "  app: wiki\n  rules:\n    - name: wiki-frozen-for-contractors\n      effect: deny\n"
+        "      groups: [contractors]\n      paths: [/wiki/frozen]\n",
+        "freeze.yaml",
+        known_apps=None,
+    )
+    with running.client() as client:
+        sign_in(running, client, "bob", target="/wiki/")
+        assert client.get("/wiki/frozen/page").status_code == 200
+        apply_manifests(tenant, closed, clock=platform.clock)
+        assert wait_until(lambda: client.get("/wiki/frozen/page").status_code == 403, timeout=5)
+        assert client.get("/wiki/other").status_code == 200

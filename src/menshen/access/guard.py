@@ -13,6 +13,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 from urllib.parse import quote
 
 from menshen.access.directory import Directory, Principal, Route
@@ -23,7 +24,7 @@ from menshen.clock import Clock
 from menshen.events.model import AuditEvent, Kind, Outcome, SequentialEventIds
 from menshen.gateway.contract import Forward, RequestHead, Respond, Verdict
 from menshen.policy.compile import CompiledPolicy
-from menshen.policy.model import AccessRequest, Decision, Effect
+from menshen.policy.model import AccessRequest, Decision, Device, Effect
 from menshen.sessions.cookies import SESSION_COOKIES, cookie_name, read_cookie
 from menshen.sessions.service import SessionService
 from menshen.sessions.useragent import user_agent_family
@@ -37,6 +38,28 @@ JWKS_PATH = "/.well-known/menshen/jwks.json"
 ASSERTION_HEADER = "x-menshen-assertion"
 
 Publish = Callable[[AuditEvent], None]
+
+
+class LiveAttributes(Protocol):
+    """Attributes that change while a session is open (NIST SP 800-207 §3.3.1, continuous
+    evaluation): the subject's risk score from the monitor, the device's trust and posture.
+    Both are read on every request from memory; they must not block."""
+
+    def risk(self, tenant_id: str, user_id: str) -> float: ...
+
+    def device(self, tenant_id: str, session_id: str) -> Device | None: ...
+
+
+class NoLiveAttributes:
+    """Until monitoring and device trust exist: risk 0, no known device."""
+
+    def risk(self, tenant_id: str, user_id: str) -> float:
+        return 0.0
+
+    def device(self, tenant_id: str, session_id: str) -> Device | None:
+        return None
+
+
 OwnEndpoints = Callable[[RequestHead], Verdict]
 
 
@@ -74,9 +97,11 @@ class Guard:
         own_endpoints: OwnEndpoints,
         audit_backlog: Callable[[], int] = lambda: 0,
         max_audit_backlog: int = 200_000,
+        live: LiveAttributes | None = None,
     ) -> None:
         self._sessions = sessions
         self._audit_backlog = audit_backlog
+        self._live = live or NoLiveAttributes()
         self._max_audit_backlog = max_audit_backlog
         self._minters = minters
         self._pages = pages
@@ -156,6 +181,9 @@ class Guard:
             mfa_method=session.mfa_method,
             mfa_at=session.mfa_at,
             headers=_HeaderView(head),
+            # Continuous evaluation: read at every request, never cached with the session.
+            risk=self._live.risk(route.tenant_id, session.user_id),
+            device=self._live.device(route.tenant_id, session.id),
         )
         if policy is None:
             decision = Decision(Effect.DENY, None, (f"No policy governs app {route.app!r}.",))
