@@ -276,6 +276,8 @@ class _View:
         self.audit = real.audit
         self.config = real.config
         self.transaction = real.transaction
+        self.policy_versions = real.policy_versions
+        self.policy_candidate = real.policy_candidate
 
 
 def test_a_replay_is_refused_even_when_another_process_read_before_the_first_use(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from menshen.access.directory import Directory, Principal, Route, upstream_from_url
 from menshen.manifest.load import load_tenant_config
+from menshen.manifest.shadow import shadow_policy
 from menshen.policy.compile import CompiledPolicy
 from menshen.policy.model import Subject
 from menshen.store.api import Store
@@ -20,11 +21,15 @@ def load_directory(store: Store, tenant_ids: Sequence[str]) -> Directory:
     routes: list[Route] = []
     principals: dict[tuple[str, str], Principal] = {}
     policies: dict[str, CompiledPolicy] = {}
+    shadows: dict[str, CompiledPolicy] = {}
     names = {tenant.id: tenant.name for tenant in store.tenants()}
     for tenant_id in tenant_ids:
         tenant = store.tenant(tenant_id)
         config = load_tenant_config(tenant)
         policies[tenant_id] = config.policy
+        candidate = shadow_policy(tenant)
+        if candidate is not None:
+            shadows[tenant_id] = candidate
         for app in config.apps:
             upstream = upstream_from_url(app.upstream)
             routes.extend(
@@ -61,4 +66,4 @@ def load_directory(store: Store, tenant_ids: Sequence[str]) -> Directory:
                 mfa_enrolled=totp is not None and totp.confirmed,
                 groups_header=",".join(sorted(_clean(g) for g in user_groups)),
             )
-    return Directory(routes, principals, policies, names)
+    return Directory(routes, principals, policies, names, shadows)

@@ -20,11 +20,13 @@ from menshen.cli.context import (
     opened,
 )
 from menshen.cli.policy import policy_app
+from menshen.cli.policy_rollout import AuthorOpt, MessageOpt, author_of
 from menshen.errors import MenshenError, NotFound
 from menshen.events.export import export_jsonl, verify
 from menshen.manifest.apply import apply_manifests
 from menshen.manifest.export import export_manifests
 from menshen.manifest.parse import parse_manifests
+from menshen.manifest.versions import apply_and_record
 from menshen.store.records import UserRecord
 
 app = typer.Typer(
@@ -42,6 +44,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
 # policy command modules (each registers its commands on policy_app):
+import menshen.cli.policy_rollout as _policy_rollout  # noqa: F401, E402
+import menshen.cli.policy_tools  # noqa: F401, E402
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Settings file (menshen.yaml).")
@@ -298,8 +302,10 @@ def apply_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and show, change nothing.")
     ] = False,
+    message: MessageOpt = "",
+    author: AuthorOpt = None,
 ) -> None:
-    """Create or update apps, groups and policies (idempotent; all or nothing)."""
+    """Create or update apps, groups and policies (idempotent; all or nothing; versioned)."""
     try:
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
@@ -307,7 +313,19 @@ def apply_cmd(
     with opened(_options(ctx)) as platform:
         manifests = parse_manifests(text, str(file), known_apps=None)
         tenant = platform.store.tenant(platform.settings.tenant)
-        report = apply_manifests(tenant, manifests, dry_run=dry_run, clock=platform.clock)
+        version = None
+        if dry_run:
+            report = apply_manifests(tenant, manifests, dry_run=True, clock=platform.clock)
+        else:
+            recorded = apply_and_record(
+                tenant,
+                manifests,
+                clock=platform.clock,
+                author=author_of(author),
+                source=file.name,
+                message=message,
+            )
+            report, version = recorded.report, recorded.version
         verb = {"created": "[green]created[/]", "updated": "[yellow]updated[/]"}
         for item in report.items:
             action = str(item.action.value if hasattr(item.action, "value") else item.action)
@@ -316,7 +334,12 @@ def apply_cmd(
             )
         if not dry_run and report.changed:
             summary = f"created {len(report.created)}, updated {len(report.updated)}"
-            audit_admin_change(platform, "config.apply", str(file), summary=summary)
+            recorded_as = "" if version is None else str(version.version)
+            audit_admin_change(
+                platform, "config.apply", str(file), summary=summary, version=recorded_as
+            )
+        if version is not None:
+            console.print(f"recorded as policy version {version.version}")
 
 
 @app.command("export")

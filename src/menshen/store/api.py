@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from menshen.store.policy_versions import PolicyCandidateRecord, PolicyVersionRecord
 from menshen.store.records import (
     AuditRecord,
     ConfigObjectRecord,
@@ -125,6 +126,24 @@ class ConfigRepository(Protocol):
     def delete(self, kind: str, name: str) -> None: ...
 
 
+class PolicyVersionRepository(Protocol):
+    def add(
+        self, *, created_at: datetime, author: str, source: str, message: str, document: str
+    ) -> PolicyVersionRecord:
+        """Record ``document`` as the next version (1, 2, 3... per tenant); append-only."""
+        ...
+
+    def get(self, version: int) -> PolicyVersionRecord | None: ...
+    def latest(self) -> PolicyVersionRecord | None: ...
+    def list(self) -> Sequence[PolicyVersionRecord]: ...  # oldest first
+
+
+class PolicyCandidateRepository(Protocol):
+    def get(self) -> PolicyCandidateRecord | None: ...
+    def put(self, record: PolicyCandidateRecord) -> None: ...  # replaces; bumps the revision
+    def delete(self) -> bool: ...  # False if there was none; bumps the revision
+
+
 class TenantStore(Protocol):
     """Every repository of one tenant."""
 
@@ -146,6 +165,10 @@ class TenantStore(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def config(self) -> ConfigRepository: ...
+    @property
+    def policy_versions(self) -> PolicyVersionRepository: ...
+    @property
+    def policy_candidate(self) -> PolicyCandidateRepository: ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """Calls made inside the block commit together or not at all."""

@@ -221,3 +221,33 @@ config_objects = Table(
     PrimaryKeyConstraint("tenant_id", "kind", "name"),
     _tenant_fk(),
 )
+
+# Every recorded version of a tenant's declarative config (append-only, numbered per tenant).
+policy_versions = Table(
+    "policy_versions",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("version", Integer(), nullable=False, autoincrement=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("author", String(NAME), nullable=False),
+    Column("source", Text(), nullable=False),
+    Column("message", Text(), nullable=False),
+    Column("document", Text(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "version"),
+    _tenant_fk(),
+)
+
+# The candidate config a tenant is shadowing: judged beside the active policy, never enforced.
+policy_candidates = Table(
+    "policy_candidates",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("author", String(NAME), nullable=False),
+    Column("source", Text(), nullable=False),
+    Column("document", Text(), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    _tenant_fk(),
+)

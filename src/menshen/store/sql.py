@@ -18,6 +18,10 @@ from menshen.store.credentials import SqlCredentialRepository, SqlThrottleReposi
 from menshen.store.db import Database
 from menshen.store.keys import SqlKeyRepository
 from menshen.store.migrate import migrate
+from menshen.store.policy_versions import (
+    SqlPolicyCandidateRepository,
+    SqlPolicyVersionRepository,
+)
 from menshen.store.records import TenantRecord
 from menshen.store.schema import tenants
 from menshen.store.scoped import Scope, insert_ignore, record_of
@@ -35,6 +39,8 @@ class SqlTenantStore:
         "credentials",
         "groups",
         "keys",
+        "policy_candidate",
+        "policy_versions",
         "sessions",
         "tenant_id",
         "throttle",
@@ -53,6 +59,8 @@ class SqlTenantStore:
         self.keys = SqlKeyRepository(scope)
         self.audit = SqlAuditRepository(scope)
         self.config = SqlConfigRepository(scope)
+        self.policy_versions = SqlPolicyVersionRepository(scope)
+        self.policy_candidate = SqlPolicyCandidateRepository(scope)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group several repository calls into one transaction (all or nothing)."""
