@@ -25,6 +25,8 @@ from menshen.store.records import (
     ThrottleRecord,
     TotpRecord,
     UserRecord,
+    WebAuthnChallengeRecord,
+    WebAuthnCredentialRecord,
 )
 
 
@@ -144,6 +146,35 @@ class PolicyCandidateRepository(Protocol):
     def delete(self) -> bool: ...  # False if there was none; bumps the revision
 
 
+class WebAuthnCredentialRepository(Protocol):
+    def add(self, credential: WebAuthnCredentialRecord) -> None: ...  # Conflict on duplicate id
+    def get(self, credential_id: str) -> WebAuthnCredentialRecord | None: ...
+    def list_for_user(self, user_id: str) -> Sequence[WebAuthnCredentialRecord]: ...
+    def record_use(
+        self,
+        credential_id: str,
+        *,
+        expected_sign_count: int,
+        sign_count: int,
+        at: datetime,
+        backed_up: bool,
+    ) -> bool:
+        """Atomically move the counter from ``expected_sign_count``; False if it moved
+        meanwhile, or the credential is gone or flagged as cloned."""
+        ...
+
+    def flag_cloned(self, credential_id: str, at: datetime) -> None: ...
+    def rename(self, credential_id: str, name: str) -> None: ...  # NotFound if absent
+    def delete(self, credential_id: str) -> None: ...  # NotFound if absent
+
+    def add_challenge(self, challenge: WebAuthnChallengeRecord) -> None: ...
+    def take_challenge(self, challenge_id: str) -> WebAuthnChallengeRecord | None:
+        """Atomically read and delete a pending ceremony; None if absent or already taken."""
+        ...
+
+    def purge_challenges(self, before: datetime) -> int: ...
+
+
 class TenantStore(Protocol):
     """Every repository of one tenant."""
 
@@ -169,6 +200,8 @@ class TenantStore(Protocol):
     def policy_versions(self) -> PolicyVersionRepository: ...
     @property
     def policy_candidate(self) -> PolicyCandidateRepository: ...
+    @property
+    def webauthn(self) -> WebAuthnCredentialRepository: ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """Calls made inside the block commit together or not at all."""

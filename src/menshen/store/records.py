@@ -137,3 +137,48 @@ class ConfigObjectRecord:
     name: str
     spec: dict[str, Any]
     updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WebAuthnCredentialRecord:
+    """A user's passkey (W3C WebAuthn Level 2 §4, "credential record").
+
+    ``credential_id`` is the authenticator's credential id, base64url without padding;
+    ``public_key`` the COSE_Key (RFC 8152 §7) it was registered with. ``cloned_at`` is set
+    when an assertion's signature counter went backwards (§6.1.1): the credential is refused
+    from then on.
+    """
+
+    tenant_id: str
+    credential_id: str
+    user_id: str
+    public_key: bytes
+    sign_count: int
+    transports: tuple[str, ...]
+    aaguid: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    backup_eligible: bool
+    backed_up: bool
+    cloned_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WebAuthnChallengeRecord:
+    """A pending WebAuthn ceremony: its challenge, kept server-side until used once.
+
+    ``purpose`` is ``"register"`` or ``"authenticate"``; ``user_id`` is None for a
+    passwordless login (the user is not known until the assertion names its credential);
+    ``binding_hash`` is the SHA-256 (hex) of the caller's binding (a session or pre-login
+    cookie id), so a challenge cannot be finished from another browser.
+    """
+
+    tenant_id: str
+    id: str
+    purpose: str
+    challenge: bytes
+    user_id: str | None
+    binding_hash: str
+    created_at: datetime
+    expires_at: datetime

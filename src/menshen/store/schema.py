@@ -251,3 +251,43 @@ policy_candidates = Table(
     PrimaryKeyConstraint("tenant_id"),
     _tenant_fk(),
 )
+
+# Passkeys (W3C WebAuthn Level 2 §4 credential records), several per user.
+webauthn_credentials = Table(
+    "webauthn_credentials",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("credential_id", String(1400), nullable=False),  # base64url of up to 1023 bytes
+    Column("user_id", String(ID), nullable=False),
+    Column("public_key", LargeBinary(), nullable=False),
+    Column("sign_count", BigInteger(), nullable=False),
+    Column("transports", json_type(), nullable=False),
+    Column("aaguid", String(36), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    Column("backup_eligible", Boolean(), nullable=False),
+    Column("backed_up", Boolean(), nullable=False),
+    Column("cloned_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "credential_id"),
+    _tenant_fk(),
+    _user_fk(),
+    Index(None, "tenant_id", "user_id"),
+)
+
+# Pending WebAuthn ceremonies: each challenge is used at most once, before it expires.
+webauthn_challenges = Table(
+    "webauthn_challenges",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("purpose", String(32), nullable=False),
+    Column("challenge", LargeBinary(), nullable=False),
+    Column("user_id", String(ID), nullable=True),
+    Column("binding_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _tenant_fk(),
+    Index(None, "tenant_id", "expires_at"),
+)

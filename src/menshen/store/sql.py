@@ -27,6 +27,7 @@ from menshen.store.schema import tenants
 from menshen.store.scoped import Scope, insert_ignore, record_of
 from menshen.store.sessions import SqlSessionRepository
 from menshen.store.users import SqlGroupRepository, SqlUserRepository
+from menshen.store.webauthn import SqlWebAuthnCredentialRepository
 
 
 class SqlTenantStore:
@@ -45,6 +46,7 @@ class SqlTenantStore:
         "tenant_id",
         "throttle",
         "users",
+        "webauthn",
     )
 
     def __init__(self, database: Database, tenant_id: str) -> None:
@@ -61,6 +63,7 @@ class SqlTenantStore:
         self.config = SqlConfigRepository(scope)
         self.policy_versions = SqlPolicyVersionRepository(scope)
         self.policy_candidate = SqlPolicyCandidateRepository(scope)
+        self.webauthn = SqlWebAuthnCredentialRepository(scope)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group several repository calls into one transaction (all or nothing)."""
