@@ -3,9 +3,11 @@
 # Usage: ensure-system-deps.sh test|bench
 set -euo pipefail
 what=${1:-test}
+here=$(cd "$(dirname "$0")" && pwd)
 need=()
 if [[ $what == test ]]; then
   command -v chromium >/dev/null || need+=(chromium)
+  command -v npm >/dev/null || need+=(nodejs npm)
 fi
 if [[ $what == bench ]]; then
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
@@ -19,4 +21,12 @@ if ((${#need[@]})); then
   echo "installing ${need[*]} from Debian's packages" >&2
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if [[ $what == test ]]; then
+  # The real OpenID provider for the OIDC tests (tests/idp), pinned by its package-lock.json.
+  idp_dir="$here/../tests/idp"
+  if [[ ! -d $idp_dir/node_modules/oidc-provider ]]; then
+    echo "installing oidc-provider into tests/idp with npm ci" >&2
+    (cd "$idp_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
 fi
