@@ -9,14 +9,14 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from menshen.assertions.jwk import (
+from menshen.errors import InvalidInput
+from menshen.jwk import (
     b64url_decode,
     b64url_encode,
     public_jwk,
     public_key_from_jwk,
     thumbprint,
 )
-from menshen.errors import InvalidInput
 
 VECTORS = Path(__file__).parent / "vectors"
 

@@ -7,10 +7,10 @@ from dataclasses import replace
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from menshen.assertions.jwk import thumbprint
 from menshen.assertions.keyring import Keyring
 from menshen.crypto import SecretBox
 from menshen.errors import ConfigError
+from menshen.jwk import thumbprint
 from menshen.store.sql import SqlTenantStore
 from menshen.testing import FixedClock
 

@@ -279,6 +279,7 @@ class _View:
         self.policy_versions = real.policy_versions
         self.policy_candidate = real.policy_candidate
         self.webauthn = real.webauthn
+        self.devices = real.devices
 
 
 def test_a_replay_is_refused_even_when_another_process_read_before_the_first_use(

@@ -21,10 +21,10 @@ from typing import Any, Protocol
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from menshen.assertions.jwk import public_jwk
 from menshen.clock import Clock
 from menshen.crypto import SecretBox
 from menshen.errors import ConfigError, InvalidInput
+from menshen.jwk import public_jwk
 from menshen.store.api import KeyRepository
 from menshen.store.records import SigningKeyRecord
 

@@ -19,9 +19,9 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from menshen.assertions.jwk import public_key_from_jwk
 from menshen.clock import Clock
 from menshen.errors import AuthenticationFailed, InvalidInput
+from menshen.jwk import public_key_from_jwk
 
 _log = logging.getLogger(__name__)
 

@@ -17,6 +17,8 @@ from menshen.store.policy_versions import PolicyCandidateRecord, PolicyVersionRe
 from menshen.store.records import (
     AuditRecord,
     ConfigObjectRecord,
+    DeviceAuthorityRecord,
+    DeviceRecord,
     GroupRecord,
     RecoveryCodeRecord,
     SessionRecord,
@@ -175,6 +177,31 @@ class WebAuthnCredentialRepository(Protocol):
     def purge_challenges(self, before: datetime) -> int: ...
 
 
+class DeviceRepository(Protocol):
+    def add(self, device: DeviceRecord) -> None: ...  # Conflict on duplicate id or key
+    def get(self, device_id: str) -> DeviceRecord | None: ...
+    def list_for_user(self, user_id: str) -> Sequence[DeviceRecord]: ...  # oldest first
+    def list(self) -> Sequence[DeviceRecord]: ...  # oldest first
+    def approve(self, device_id: str, *, trust: str, by: str, at: datetime) -> bool: ...
+    def record_posture(
+        self,
+        device_id: str,
+        *,
+        expected_reported_at: datetime | None,
+        posture: dict[str, Any],
+        reported_at: datetime,
+        report_id: str,
+        seen_at: datetime,
+    ) -> bool:
+        """Atomically store a report if the last report time is still the one read; False if
+        it moved meanwhile or the device is gone or revoked."""
+        ...
+
+    def revoke(self, device_id: str, *, at: datetime, by: str, reason: str) -> bool: ...
+    def authority(self) -> DeviceAuthorityRecord | None: ...
+    def add_authority(self, record: DeviceAuthorityRecord) -> bool: ...  # False if one exists
+
+
 class TenantStore(Protocol):
     """Every repository of one tenant."""
 
@@ -202,6 +229,8 @@ class TenantStore(Protocol):
     def policy_candidate(self) -> PolicyCandidateRepository: ...
     @property
     def webauthn(self) -> WebAuthnCredentialRepository: ...
+    @property
+    def devices(self) -> DeviceRepository: ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """Calls made inside the block commit together or not at all."""

@@ -182,3 +182,46 @@ class WebAuthnChallengeRecord:
     binding_hash: str
     created_at: datetime
     expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    """An enrolled device (NIST SP 800-207 §2.1 tenet 5, device posture in access decisions).
+
+    ``public_jwk`` is the device-bound P-256 key (its RFC 7638 thumbprint in
+    ``key_thumbprint``, unique per tenant); a device enrolled with a CSR also carries the
+    serial (hex) and expiry of the client certificate the tenant CA issued. ``approved_trust``
+    is the most an admin vouches for (``registered`` until approved); the trust the policy sees
+    is derived from it and the last posture report. ``posture`` is that report's body;
+    ``posture_reported_at`` only moves forward (replayed reports are refused).
+    """
+
+    tenant_id: str
+    id: str
+    user_id: str
+    name: str
+    key_thumbprint: str
+    public_jwk: dict[str, Any]
+    certificate_serial: str | None
+    certificate_not_after: datetime | None
+    approved_trust: str
+    approved_by: str | None
+    approved_at: datetime | None
+    posture: dict[str, Any]
+    posture_reported_at: datetime | None
+    last_report_id: str | None
+    last_seen_at: datetime | None
+    created_at: datetime
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    revoke_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAuthorityRecord:
+    """A tenant's device certificate authority; the private key is sealed."""
+
+    tenant_id: str
+    certificate_pem: str
+    private_key_sealed: bytes
+    created_at: datetime

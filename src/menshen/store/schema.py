@@ -291,3 +291,45 @@ webauthn_challenges = Table(
     _tenant_fk(),
     Index(None, "tenant_id", "expires_at"),
 )
+
+# Enrolled devices (the device registry), several per user; each key is enrolled once.
+devices = Table(
+    "devices",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("name", String(NAME), nullable=False),
+    Column("key_thumbprint", String(64), nullable=False),
+    Column("public_jwk", json_type(), nullable=False),
+    Column("certificate_serial", String(64), nullable=True),
+    Column("certificate_not_after", UtcDateTime(), nullable=True),
+    Column("approved_trust", String(32), nullable=False),
+    Column("approved_by", String(NAME), nullable=True),
+    Column("approved_at", UtcDateTime(), nullable=True),
+    Column("posture", json_type(), nullable=False),
+    Column("posture_reported_at", UtcDateTime(), nullable=True),
+    Column("last_report_id", String(NAME), nullable=True),
+    Column("last_seen_at", UtcDateTime(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    Column("revoked_by", String(NAME), nullable=True),
+    Column("revoke_reason", String(NAME), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "key_thumbprint"),
+    _tenant_fk(),
+    _user_fk(),
+    Index(None, "tenant_id", "user_id"),
+)
+
+# Each tenant's device certificate authority (its key sealed with the data key).
+device_authorities = Table(
+    "device_authorities",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("certificate_pem", Text(), nullable=False),
+    Column("private_key_sealed", LargeBinary(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id"),
+    _tenant_fk(),
+)

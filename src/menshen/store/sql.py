@@ -16,6 +16,7 @@ from menshen.store.audit import SqlAuditRepository
 from menshen.store.config_objects import SqlConfigRepository
 from menshen.store.credentials import SqlCredentialRepository, SqlThrottleRepository
 from menshen.store.db import Database
+from menshen.store.devices import SqlDeviceRepository
 from menshen.store.keys import SqlKeyRepository
 from menshen.store.migrate import migrate
 from menshen.store.policy_versions import (
@@ -38,6 +39,7 @@ class SqlTenantStore:
         "audit",
         "config",
         "credentials",
+        "devices",
         "groups",
         "keys",
         "policy_candidate",
@@ -64,6 +66,7 @@ class SqlTenantStore:
         self.policy_versions = SqlPolicyVersionRepository(scope)
         self.policy_candidate = SqlPolicyCandidateRepository(scope)
         self.webauthn = SqlWebAuthnCredentialRepository(scope)
+        self.devices = SqlDeviceRepository(scope)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group several repository calls into one transaction (all or nothing)."""

@@ -1,0 +1,20 @@
+"""Device trust: the device registry, posture reports, trust levels and the device CA
+(NIST SP 800-207 §2.1 tenet 5)."""
+
+from menshen.identity.devices.model import (
+    DeviceFailed,
+    Enrolment,
+    PostureReport,
+    RevokedDevice,
+    TrustRules,
+)
+from menshen.identity.devices.service import DeviceService
+
+__all__ = [
+    "DeviceFailed",
+    "DeviceService",
+    "Enrolment",
+    "PostureReport",
+    "RevokedDevice",
+    "TrustRules",
+]
