@@ -25,6 +25,7 @@ from menshen.access.endpoints import OwnEndpoints
 from menshen.access.guard import Guard
 from menshen.access.loader import load_directory
 from menshen.access.pages import Pages
+from menshen.access.passkey_pages import PasskeyPages
 from menshen.access.returnto import ReturnSigner
 from menshen.access.signin import SignIn
 from menshen.assertions.keyring import Keyring
@@ -37,6 +38,7 @@ from menshen.events.writer import AuditWriter
 from menshen.gateway.contract import ListenerLimits, RequestHead
 from menshen.gateway.server import GatewayServer
 from menshen.gateway.tls import server_context
+from menshen.identity.passkeys import AttestationPolicy, PasskeyService
 from menshen.identity.passwords import PasswordHasher
 from menshen.identity.service import IdentityService
 from menshen.policy.model import Subject
@@ -98,6 +100,25 @@ class Platform:
             self._identities[tenant_id] = service
         return service
 
+    def passkeys(
+        self, tenant_id: str, *, rp_id: str, origin: str, rp_name: str = "menshen"
+    ) -> PasskeyService:
+        """The passkey service for one tenant as seen from one browser origin.
+
+        A passkey is scoped to the host the browser is on (its RP ID), so the service is
+        built per request from the routed host and origin (cheap: it only holds settings);
+        the gateway routes only the tenant's configured hosts, so a forged Host header
+        cannot name an RP ID the tenant does not serve.
+        """
+        return PasskeyService(
+            self.store.tenant(tenant_id),
+            self.clock,
+            rp_id=rp_id,
+            rp_name=rp_name,
+            origins=(origin,),
+            attestation_policy=AttestationPolicy(),
+        )
+
     def keyring(self, tenant_id: str) -> Keyring:
         keyring = self._keyrings.get(tenant_id)
         if keyring is None:
@@ -157,6 +178,16 @@ class Server:
             issuer_name=lambda tenant_id: self.guard.directory.firm_names.get(tenant_id, "menshen"),
             secure_cookies=secure,
             ensure_known=self._ensure_known,
+            has_passkey=self._has_passkey,
+        )
+        passkeys = PasskeyPages(
+            passkeys=self._passkeys_for,
+            signin=signin,
+            find_session=self.guard.session_for,
+            identities=platform.identity,
+            pages=self.pages,
+            csrf=csrf,
+            audit=audit,
         )
         account = Account(
             sessions=self.sessions,
@@ -173,6 +204,7 @@ class Server:
             tenant_for_host=lambda host: self.guard.directory.tenant_for_host(host),
             signin=signin,
             account=account,
+            passkeys=passkeys,
         )
         self.listeners: list[GatewayServer] = []
         self._revisions: dict[str, int] = {}
@@ -282,6 +314,15 @@ class Server:
     async def _ensure_known(self, tenant_id: str, user_id: str) -> None:
         if self.guard.directory.principal(tenant_id, user_id) is None:
             await self.reload_directory()
+
+    def _passkeys_for(self, tenant_id: str, rp_id: str, origin: str) -> PasskeyService:
+        rp_name = self.guard.directory.firm_names.get(tenant_id, "menshen")
+        return self.platform.passkeys(tenant_id, rp_id=rp_id, origin=origin, rp_name=rp_name)
+
+    def _has_passkey(self, tenant_id: str, user_id: str) -> bool:
+        """Whether the user has a usable passkey (blocking; runs in a worker thread)."""
+        passkeys = self.platform.store.tenant(tenant_id).webauthn.list_for_user(user_id)
+        return any(p.cloned_at is None for p in passkeys)
 
     def _jwks_json(self, tenant_id: str) -> bytes:
         minter = self.minters.get(tenant_id)

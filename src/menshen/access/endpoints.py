@@ -7,6 +7,7 @@ from collections.abc import Callable
 from menshen.access.account import Account
 from menshen.access.audit import Context
 from menshen.access.pages import problem_json
+from menshen.access.passkey_pages import PasskeyPages
 from menshen.access.signin import SignIn
 from menshen.gateway.contract import RequestHead, Verdict
 
@@ -15,7 +16,12 @@ Route = Callable[[Context], Verdict]
 
 class OwnEndpoints:
     def __init__(
-        self, *, tenant_for_host: Callable[[str], str | None], signin: SignIn, account: Account
+        self,
+        *,
+        tenant_for_host: Callable[[str], str | None],
+        signin: SignIn,
+        account: Account,
+        passkeys: PasskeyPages | None = None,
     ) -> None:
         self._tenant_for_host = tenant_for_host
         self._routes: dict[tuple[str, str], Route] = {
@@ -33,6 +39,17 @@ class OwnEndpoints:
             ("POST", "/.menshen/sessions/revoke"): account.revoke_submit,
             ("GET", "/.well-known/menshen/jwks.json"): account.jwks,
         }
+        if passkeys is not None:
+            self._routes.update(
+                {
+                    ("GET", "/.menshen/static/passkey.js"): passkeys.script,
+                    ("GET", "/.menshen/passkeys"): passkeys.manage_page,
+                    ("POST", "/.menshen/passkey/auth/options"): passkeys.auth_options,
+                    ("POST", "/.menshen/passkey/auth/verify"): passkeys.auth_verify,
+                    ("POST", "/.menshen/passkey/register/options"): passkeys.register_options,
+                    ("POST", "/.menshen/passkey/register/verify"): passkeys.register_verify,
+                }
+            )
 
     def __call__(self, head: RequestHead) -> Verdict:
         tenant_id = self._tenant_for_host(head.host)

@@ -24,6 +24,16 @@ _PAGE_HEADERS: Headers = (
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "same-origin"),
 )
+# Pages that run the passkey ceremony load one script from the gateway itself and may
+# fetch() their own JSON endpoints; still no inline script and nothing from elsewhere.
+_SCRIPT_CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+_SCRIPT_PAGE_HEADERS: Headers = tuple(
+    ("content-security-policy", _SCRIPT_CSP) if key == "content-security-policy" else (key, value)
+    for key, value in _PAGE_HEADERS
+)
 
 
 class Pages:
@@ -45,12 +55,14 @@ class Pages:
         tenant_id: str,
         status: int = 200,
         set_cookies: tuple[str, ...] = (),
+        scripts: bool = False,
         **context: Any,
     ) -> Respond:
         page = self._env.get_template(template).render(
             lang="en", firm=self._firms.get(tenant_id, tenant_id), **context
         )
-        headers = _PAGE_HEADERS + tuple(("set-cookie", c) for c in set_cookies)
+        base = _SCRIPT_PAGE_HEADERS if scripts else _PAGE_HEADERS
+        headers = base + tuple(("set-cookie", c) for c in set_cookies)
         return Respond(status, headers, page.encode("utf-8"))
 
     def message(
@@ -75,6 +87,17 @@ def redirect(location: str, *, set_cookies: tuple[str, ...] = ()) -> Respond:
         *(("set-cookie", c) for c in set_cookies),
     )
     return Respond(302, headers, b"")
+
+
+def json_response(status: int, body: Any, *, set_cookies: tuple[str, ...] = ()) -> Respond:
+    """A JSON answer to one of the gateway's own fetch() calls (never cached)."""
+    headers: Headers = (
+        ("content-type", "application/json"),
+        ("cache-control", "no-store"),
+        ("x-content-type-options", "nosniff"),
+        *(("set-cookie", c) for c in set_cookies),
+    )
+    return Respond(status, headers, json.dumps(body, separators=(",", ":")).encode())
 
 
 def problem_json(

@@ -60,6 +60,7 @@ class SignIn:
         issuer_name: Callable[[str], str],
         secure_cookies: Callable[[RequestHead], bool],
         ensure_known: Callable[[str, str], Awaitable[None]],
+        has_passkey: Callable[[str, str], bool] | None = None,
     ) -> None:
         self._identities = identities
         self._sessions = sessions
@@ -72,6 +73,7 @@ class SignIn:
         self._issuer_name = issuer_name
         self._secure = secure_cookies
         self._ensure_known = ensure_known
+        self._has_passkey = has_passkey
 
     # -- return target ------------------------------------------------------------------
     def return_target(self, head: RequestHead, rd: str | None, sig: str | None) -> str | None:
@@ -208,11 +210,17 @@ class SignIn:
         if not await asyncio.to_thread(identity.has_totp, session.user_id):
             return redirect(self._link("/.menshen/mfa/enrol", rd))
         reason = "Your access needs a fresh second factor." if session.auth_level == "mfa" else None
+        passkey = self._has_passkey is not None and await asyncio.to_thread(
+            self._has_passkey, ctx.tenant_id, session.user_id
+        )
         return self._pages.render(
             "mfa.html",
             tenant_id=ctx.tenant_id,
             status=401 if error else 200,
+            scripts=passkey,
             title="Two-step verification",
+            passkey=passkey,
+            csrf_passkey=self._csrf.token(session.id, "passkey") if passkey else "",
             csrf=self._csrf.token(session.id, "mfa"),
             rd=rd,
             sig=self._signer.sign(rd),
@@ -237,6 +245,16 @@ class SignIn:
             self._audit.record(ctx, Kind.MFA_FAILURE, Outcome.FAILURE, session, method)
             return await self._mfa_form(ctx, session, rd, error=GENERIC_MFA_ERROR)
         return await self._elevate(ctx, session, method, rd)
+
+    async def elevate(self, ctx: Context, session: SessionRecord, method: str, rd: str) -> Respond:
+        """A second factor passed: a new, MFA-level session, and a redirect to ``rd``."""
+        return await self._elevate(ctx, session, method, rd)
+
+    def second_factor_session(
+        self, ctx: Context, values: dict[str, str]
+    ) -> tuple[SessionRecord, str] | Respond:
+        """The signed-in (perhaps password-only) session and the checked return path."""
+        return self._second_factor_session(ctx, values)
 
     async def _elevate(self, ctx: Context, session: SessionRecord, method: str, rd: str) -> Respond:
         created = await self._sessions.create(
