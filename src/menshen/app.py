@@ -28,6 +28,7 @@ from menshen.access.pages import Pages
 from menshen.access.passkey_pages import PasskeyPages
 from menshen.access.returnto import ReturnSigner
 from menshen.access.signin import SignIn
+from menshen.access.sso import SingleSignOn
 from menshen.assertions.keyring import Keyring
 from menshen.assertions.mint import AssertionMinter
 from menshen.clock import Clock, SystemClock
@@ -38,6 +39,7 @@ from menshen.events.writer import AuditWriter
 from menshen.gateway.contract import ListenerLimits, RequestHead
 from menshen.gateway.server import GatewayServer
 from menshen.gateway.tls import server_context
+from menshen.identity.oidc.http import HttpxFetcher
 from menshen.identity.passkeys import AttestationPolicy, PasskeyService
 from menshen.identity.passwords import PasswordHasher
 from menshen.identity.service import IdentityService
@@ -179,6 +181,24 @@ class Server:
             secure_cookies=secure,
             ensure_known=self._ensure_known,
             has_passkey=self._has_passkey,
+            sso_links=lambda tenant_id, rd: self.sso.links(tenant_id, rd),
+        )
+        self.fetcher = HttpxFetcher()
+        self.sso = SingleSignOn(
+            providers={settings.tenant: settings.identity_providers},
+            fetcher=self.fetcher,
+            clock=clock,
+            box=SecretBox(derive_key(platform.master_key, "menshen oidc pending")),
+            identities=platform.identity,
+            users=lambda tenant_id: platform.store.tenant(tenant_id).users.list(),
+            sessions=self.sessions,
+            find_session=self.guard.session_for,
+            signin=signin,
+            signer=signer,
+            pages=self.pages,
+            audit=audit,
+            secure_cookies=secure,
+            reload=self._federated_user_changed,
         )
         passkeys = PasskeyPages(
             passkeys=self._passkeys_for,
@@ -205,6 +225,7 @@ class Server:
             signin=signin,
             account=account,
             passkeys=passkeys,
+            sso=self.sso,
         )
         self.listeners: list[GatewayServer] = []
         self._revisions: dict[str, int] = {}
@@ -256,6 +277,7 @@ class Server:
         batch = self.sessions.take_last_seen()
         await asyncio.to_thread(self.sessions.write_last_seen, batch)
         await self.writer.stop()
+        self.fetcher.close()
 
     # -- state upkeep -------------------------------------------------------------------
     async def reload_directory(self) -> Directory:
@@ -314,6 +336,11 @@ class Server:
     async def _ensure_known(self, tenant_id: str, user_id: str) -> None:
         if self.guard.directory.principal(tenant_id, user_id) is None:
             await self.reload_directory()
+
+    async def _federated_user_changed(self, tenant_id: str, user_id: str) -> None:
+        # Single sign-on may have created the user or changed group memberships just now:
+        # the session must see them at once, not at the next refresh.
+        await self.reload_directory()
 
     def _passkeys_for(self, tenant_id: str, rp_id: str, origin: str) -> PasskeyService:
         rp_name = self.guard.directory.firm_names.get(tenant_id, "menshen")

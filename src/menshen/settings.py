@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -42,6 +42,27 @@ class SessionSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityProviderSettings:
+    """One OpenID provider users of the tenant may sign in with (``identity_providers``)."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str | None = None
+    display_name: str = ""
+    preset: str = "generic"
+    groups_claim: str = "groups"
+    group_map: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    email_domains: tuple[str, ...] = ()
+    provisioning: str = "preprovisioned"
+    scopes: tuple[str, ...] = ("openid", "email", "profile")
+
+    @property
+    def label(self) -> str:
+        return self.display_name or self.name
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     data_dir: Path
     database_url: str | None
@@ -54,6 +75,7 @@ class Settings:
     assertion_lifetime: timedelta = timedelta(minutes=5)
     issuer: str = "menshen"
     state_refresh_seconds: float = 1.0
+    identity_providers: tuple[IdentityProviderSettings, ...] = ()
 
     @property
     def master_key_path(self) -> Path:
@@ -74,6 +96,41 @@ class _SessionModel(BaseModel):
     absolute_timeout_hours: int = Field(default=12, ge=1, le=24 * 30)
 
 
+class _IdentityProviderModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    issuer: str = Field(
+        pattern=r"^https://[^\s]+$|^http://(127\.0\.0\.1|localhost)(:\d+)?(/[^\s]*)?$"
+    )
+    client_id: str = Field(min_length=1, max_length=512)
+    client_secret: str | None = Field(default=None, min_length=1)
+    display_name: str = Field(default="", max_length=64)
+    preset: Literal["generic", "okta", "keycloak", "entra_id"] = "generic"
+    groups_claim: str = Field(default="groups", pattern=r"^$|^[A-Za-z0-9_:/.-]{1,200}$")
+    group_map: dict[str, str | list[str]] = Field(default_factory=dict)
+    email_domains: list[str] = Field(default_factory=list)
+    provisioning: Literal["jit", "preprovisioned"] = "preprovisioned"
+    scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+
+    @field_validator("email_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        out = []
+        for domain in value:
+            clean = domain.strip().lower().lstrip("@")
+            if not clean or "." not in clean or any(c.isspace() or c == "@" for c in clean):
+                raise ValueError(f"not a domain: {domain!r}")
+            out.append(clean)
+        return out
+
+    @field_validator("scopes")
+    @classmethod
+    def _openid(cls, value: list[str]) -> list[str]:
+        if "openid" not in value:
+            raise ValueError("must include 'openid'")
+        return value
+
+
 class _SettingsModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data_dir: Path = Path(".menshen")
@@ -87,6 +144,15 @@ class _SettingsModel(BaseModel):
     assertion_lifetime_seconds: int = Field(default=300, ge=30, le=3600)
     issuer: str = "menshen"
     state_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
+    identity_providers: list[_IdentityProviderModel] = Field(default_factory=list)
+
+    @field_validator("identity_providers")
+    @classmethod
+    def _unique(cls, value: list[_IdentityProviderModel]) -> list[_IdentityProviderModel]:
+        names = [item.name for item in value]
+        if len(set(names)) != len(names):
+            raise ValueError("provider names must be unique")
+        return value
 
     @field_validator("trusted_proxies")
     @classmethod
@@ -168,4 +234,25 @@ def _to_settings(model: _SettingsModel, base: Path) -> Settings:
         assertion_lifetime=timedelta(seconds=model.assertion_lifetime_seconds),
         issuer=model.issuer,
         state_refresh_seconds=model.state_refresh_seconds,
+        identity_providers=tuple(_provider(item) for item in model.identity_providers),
+    )
+
+
+def _provider(item: _IdentityProviderModel) -> IdentityProviderSettings:
+    table = {
+        key: (value,) if isinstance(value, str) else tuple(value)
+        for key, value in item.group_map.items()
+    }
+    return IdentityProviderSettings(
+        name=item.name,
+        issuer=item.issuer,
+        client_id=item.client_id,
+        client_secret=item.client_secret,
+        display_name=item.display_name,
+        preset=item.preset,
+        groups_claim=item.groups_claim,
+        group_map=table,
+        email_domains=tuple(item.email_domains),
+        provisioning=item.provisioning,
+        scopes=tuple(item.scopes),
     )

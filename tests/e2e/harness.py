@@ -21,6 +21,7 @@ import uvloop
 from menshen.demo.firm import TENANT
 from menshen.demo.run import DemoStack
 from menshen.identity import totp
+from menshen.settings import IdentityProviderSettings
 from menshen.store.records import AuditRecord
 
 T = TypeVar("T")
@@ -34,17 +35,25 @@ HTML = "text/html,application/xhtml+xml"
 
 
 class RunningStack:
-    def __init__(self, data_dir: Path, *, database_url: str | None = None) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        database_url: str | None = None,
+        http_port: int = 0,
+        identity_providers: tuple[IdentityProviderSettings, ...] = (),
+    ) -> None:
         self.loop = uvloop.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         self.stack = DemoStack(
             data_dir,
-            http_port=0,
+            http_port=http_port,
             https_port=0,
             app_ports=(0, 0),
             state_refresh_seconds=0.2,
             database_url=database_url,
+            identity_providers=identity_providers,
         )
         self._last_step: dict[str, int] = {}
 

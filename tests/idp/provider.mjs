@@ -43,6 +43,9 @@ const USERS = {
   bob: {
     email: 'bob@contractor.test', name: 'Bob Lin', groups: ['contractors'],
   },
+  carol: {
+    email: 'carol@example.test', name: 'Carol Wu', groups: ['staff'],
+  },
 };
 const disabled = new Set();
 

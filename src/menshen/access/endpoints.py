@@ -9,6 +9,7 @@ from menshen.access.audit import Context
 from menshen.access.pages import problem_json
 from menshen.access.passkey_pages import PasskeyPages
 from menshen.access.signin import SignIn
+from menshen.access.sso import SingleSignOn
 from menshen.gateway.contract import RequestHead, Verdict
 
 Route = Callable[[Context], Verdict]
@@ -22,6 +23,7 @@ class OwnEndpoints:
         signin: SignIn,
         account: Account,
         passkeys: PasskeyPages | None = None,
+        sso: SingleSignOn | None = None,
     ) -> None:
         self._tenant_for_host = tenant_for_host
         self._routes: dict[tuple[str, str], Route] = {
@@ -48,6 +50,14 @@ class OwnEndpoints:
                     ("POST", "/.menshen/passkey/auth/verify"): passkeys.auth_verify,
                     ("POST", "/.menshen/passkey/register/options"): passkeys.register_options,
                     ("POST", "/.menshen/passkey/register/verify"): passkeys.register_verify,
+                }
+            )
+
+        if sso is not None:
+            self._routes.update(
+                {
+                    ("GET", "/.menshen/oidc/start"): sso.start,
+                    ("GET", "/.menshen/oidc/callback"): sso.callback,
                 }
             )
 

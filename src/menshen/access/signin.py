@@ -61,6 +61,7 @@ class SignIn:
         secure_cookies: Callable[[RequestHead], bool],
         ensure_known: Callable[[str, str], Awaitable[None]],
         has_passkey: Callable[[str, str], bool] | None = None,
+        sso_links: Callable[[str, str], list[tuple[str, str]]] | None = None,
     ) -> None:
         self._identities = identities
         self._sessions = sessions
@@ -74,6 +75,7 @@ class SignIn:
         self._secure = secure_cookies
         self._ensure_known = ensure_known
         self._has_passkey = has_passkey
+        self._sso_links = sso_links
 
     # -- return target ------------------------------------------------------------------
     def return_target(self, head: RequestHead, rd: str | None, sig: str | None) -> str | None:
@@ -132,6 +134,7 @@ class SignIn:
             sig=self._signer.sign(rd),
             error=error,
             username=username,
+            providers=[] if self._sso_links is None else self._sso_links(ctx.tenant_id, rd),
         )
 
     def login_submit(self, ctx: Context) -> Verdict:

@@ -20,7 +20,7 @@ from menshen.clock import Clock, SystemClock
 from menshen.demo.firm import FIRM_NAME, TENANT, DemoUser, read_credentials, seed, write_credentials
 from menshen.demo.sample_apps import SETTLEMENT, WIKI, JwksCache, SampleApp, build_app
 from menshen.gateway.tls import generate_self_signed
-from menshen.settings import Listener, Settings
+from menshen.settings import IdentityProviderSettings, Listener, Settings
 
 
 def _bind(port: int) -> socket.socket:
@@ -64,6 +64,7 @@ class DemoStack:
         clock: Clock | None = None,
         state_refresh_seconds: float = 1.0,
         database_url: str | None = None,
+        identity_providers: tuple[IdentityProviderSettings, ...] = (),
     ) -> None:
         self.data_dir = data_dir
         self.clock = clock or SystemClock()
@@ -72,6 +73,7 @@ class DemoStack:
         self._app_ports = app_ports
         self._refresh = state_refresh_seconds
         self._database_url = database_url
+        self._identity_providers = identity_providers
         self.platform: Platform | None = None
         self.server: Server | None = None
         self.people: dict[str, DemoUser] = {}
@@ -108,6 +110,7 @@ class DemoStack:
             tenant_name=FIRM_NAME,
             listeners=tuple(listeners),
             state_refresh_seconds=self._refresh,
+            identity_providers=self._identity_providers,
         )
         for sample, port in zip((SETTLEMENT, WIKI), self._app_ports, strict=True):
             self._samples.append(self._sample_server(sample, port, settings.issuer))

@@ -74,15 +74,15 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 
 @contextmanager
-def running_provider(alg: str) -> Iterator[RunningProvider]:
-    """Start provider.mjs signing with ``alg``; stop it afterwards."""
+def running_provider(alg: str, redirect_uri: str = REDIRECT_URI) -> Iterator[RunningProvider]:
+    """Start provider.mjs signing with ``alg`` for ``redirect_uri``; stop it afterwards."""
     node = shutil.which("node")
     if node is None:
         require_service("Node.js", "`node` is not on PATH")
     if not (IDP_DIR / "node_modules" / "oidc-provider").is_dir():
         require_service("oidc-provider", "run `npm ci` in tests/idp (make test does it)")
     process = subprocess.Popen(
-        [node, str(IDP_DIR / "provider.mjs"), "--alg", alg, "--redirect-uri", REDIRECT_URI,
+        [node, str(IDP_DIR / "provider.mjs"), "--alg", alg, "--redirect-uri", redirect_uri,
          "--post-logout-uri", POST_LOGOUT_URI],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -108,14 +108,14 @@ def running_provider(alg: str) -> Iterator[RunningProvider]:
             process.stdout.close()
 
 
-def browser_login(url: str, login: str) -> dict[str, str]:
+def browser_login(url: str, login: str, redirect_uri: str = REDIRECT_URI) -> dict[str, str]:
     """Follow the authorization URL as a browser would; the callback's query parameters."""
     with httpx.Client(timeout=5.0, follow_redirects=False) as browser:
         response = browser.get(url)
         for _ in range(_MAX_HOPS):
             if response.is_redirect:
                 target = urljoin(str(response.url), response.headers["location"])
-                if target.startswith(REDIRECT_URI):
+                if target.startswith(redirect_uri):
                     return {k: v[0] for k, v in parse_qs(urlsplit(target).query).items()}
                 response = browser.get(target)
             elif 'value="login"' in response.text:
