@@ -348,3 +348,22 @@ def test_concurrent_logins_from_a_thread_pool(
     with ThreadPoolExecutor(max_workers=3) as pool:
         results = list(pool.map(lambda n: service.authenticate(n, PASSWORD, IP), names))
     assert [_ok(r).user.username for r in results] == names
+
+
+def test_parallel_guesses_cannot_outrun_the_lock(
+    service: IdentityService, hasher: CountingHasher
+) -> None:
+    """Twenty guesses at once: at most five passwords are checked before the lock bites."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    _alice(service)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(
+            pool.map(
+                lambda i: service.authenticate("alice", f"guess {i:02d} xxxxx", f"10.0.0.{i}"),
+                range(20),
+            )
+        )
+    reasons = [_failed(r).reason_for_audit for r in results]
+    assert hasher.verified <= 5
+    assert reasons.count("account_locked") >= 15

@@ -61,6 +61,26 @@ class Lockout:
         """Count one failure against the account only; its lock end, if locked."""
         return self._count(self._policy.account, account_key(user_id), now)
 
+    def reserve_attempt(self, user_id: str, now: datetime) -> datetime | None:
+        """Count this attempt against the account before the password is checked.
+
+        Returns the lock end when the account was already locked (refuse without checking).
+        Counting first, atomically, means parallel guesses cannot all slip past the check
+        while the slow password hash runs: the ones beyond the limit see the lock.
+        """
+        rule = self._policy.account
+        key = account_key(user_id)
+        found: list[datetime | None] = [None]
+
+        def take(current: ThrottleRecord | None) -> ThrottleRecord:
+            found[0] = locked_until(current, now)
+            if current is not None and found[0] is not None:
+                return current  # locked already: this attempt is refused, not counted again
+            return register_failure(rule, current, tenant_id=self._tenant_id, key=key, now=now)
+
+        self._repository.update(key, take)
+        return found[0]
+
     def succeed(self, user_id: str) -> None:
         """A proof of the account's credential: forget its failures (the source's remain)."""
         self._repository.clear(account_key(user_id))

@@ -14,6 +14,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 
 from menshen.clock import Clock
 from menshen.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
@@ -120,7 +121,9 @@ class IdentityService:
         if user is None:
             self._hasher.dummy_verify()
             return LoginFailed("unknown_user", self._lockout.fail(None, ip, now))
-        account_until = self._lockout.account_locked_until(user.id, now)
+        # The attempt counts against the account before the slow hash runs (and is
+        # forgotten on success), so parallel guesses cannot outrun the lock.
+        account_until = self._lockout.reserve_attempt(user.id, now)
         if account_until is not None:
             self._hasher.dummy_verify()
             self._lockout.fail(None, ip, now)
@@ -129,13 +132,14 @@ class IdentityService:
             self._hasher.dummy_verify()
             return LoginFailed(
                 "no_password" if user.password_hash is None else "bad_password",
-                self._lockout.fail(user.id, ip, now),
+                self._failed_lock(user.id, ip, now),
             )
         check = self._hasher.verify(user.password_hash, password)
         if not check.ok:
-            return LoginFailed("bad_password", self._lockout.fail(user.id, ip, now))
+            return LoginFailed("bad_password", self._failed_lock(user.id, ip, now))
         if user.disabled:
             # The right password for a disabled account is not a guess: count nothing.
+            self._lockout.succeed(user.id)
             return LoginFailed("user_disabled")
         self._lockout.succeed(user.id)
         if check.needs_rehash:
@@ -143,6 +147,12 @@ class IdentityService:
         return LoginOk(
             user=user, mfa_required=self.mfa_required(user.id), mfa_enrolled=self.has_totp(user.id)
         )
+
+    def _failed_lock(self, user_id: str, ip: str, now: datetime) -> datetime | None:
+        """Count the failure against the source (the account's was counted up front)."""
+        source = self._lockout.fail(None, ip, now)
+        locks = [source, self._lockout.account_locked_until(user_id, now)]
+        return max((until for until in locks if until is not None), default=None)
 
     def _rehash(self, verified: UserRecord, password: str) -> UserRecord:
         # Re-read just before writing so that a password an admin set while we were hashing
