@@ -214,6 +214,7 @@ class Server:
             find_session=self.guard.session_for,
             subject_of=self._subject_of,
             recent_denials=self.guard.recent_denials,
+            signed_in=self.guard.signed_in,
             pages=self.pages,
             csrf=csrf,
             audit=audit,

@@ -378,3 +378,21 @@ def test_revoked_cookie_gets_no_2xx_even_for_json(running: RunningStack) -> None
     running.run(server.sessions.revoke(TENANT, session.id, by="test", reason="test"))
     with running.client(cookies={HTTP_COOKIE: token}, headers=JSON) as client:
         assert wait_until(lambda: client.get("/wiki/echo").status_code == 401, timeout=1)
+
+
+def test_password_alone_does_not_open_the_account_page(running: RunningStack) -> None:
+    """Before her second factor, alice's session can neither list nor revoke her sessions."""
+    person = running.stack.people["alice"]
+    with running.client() as client:
+        fields = form_fields(client.get("/.menshen/login").text)
+        half = client.post(
+            "/.menshen/login",
+            data={**fields, "username": "alice", "password": person.password},
+        )
+        assert half.status_code == 302
+        assert "/.menshen/mfa" in half.headers["location"]
+        home = client.get("/.menshen/")
+        assert home.status_code == 302
+        assert home.headers["location"] == "/.menshen/login"
+        revoke = client.post("/.menshen/sessions/revoke", data={"csrf": "x", "session": "y"})
+        assert revoke.status_code == 302

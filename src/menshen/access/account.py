@@ -29,6 +29,7 @@ class Account:
         find_session: SessionFinder,
         subject_of: PrincipalOf,
         recent_denials: Callable[[str], list[Denial]],
+        signed_in: Callable[[str, SessionRecord], bool],
         pages: Pages,
         csrf: CsrfTokens,
         audit: PageAudit,
@@ -39,6 +40,7 @@ class Account:
         self._find_session = find_session
         self._subject_of = subject_of
         self._recent_denials = recent_denials
+        self._signed_in = signed_in
         self._pages = pages
         self._csrf = csrf
         self._audit = audit
@@ -149,8 +151,10 @@ class Account:
 
     # -- helpers ------------------------------------------------------------------------
     def _full_session(self, ctx: Context) -> SessionRecord | None:
+        """A session that finished sign-in: one still owing its second factor cannot see or
+        revoke the user's other sessions (a phished password alone must not)."""
         session, _ = self._find_session(ctx.head, ctx.tenant_id)
-        if session is None:
+        if session is None or not self._signed_in(ctx.tenant_id, session):
             return None
         return session
 

@@ -165,7 +165,7 @@ class Guard:
         principal = directory.principal(route.tenant_id, session.user_id)
         if principal is None or principal.disabled:
             return self._unauthenticated(head, route, "account unknown or disabled", now)
-        if session.auth_level != "mfa" and (principal.mfa_required or principal.mfa_enrolled):
+        if _owes_second_factor(session, principal):
             return self._step_up(
                 head, route, session, principal, "Finish two-step verification.", now=now
             )
@@ -198,6 +198,13 @@ class Guard:
             reason = decision.reasons[0] if decision.reasons else "Verify again."
             return self._step_up(head, route, session, principal, reason, decision, now)
         return self._deny(head, route, session, principal, decision, now)
+
+    def signed_in(self, tenant_id: str, session: SessionRecord) -> bool:
+        """The session belongs to a known, enabled user and owes no second factor."""
+        principal = self._directory.principal(tenant_id, session.user_id)
+        if principal is None or principal.disabled:
+            return False
+        return not _owes_second_factor(session, principal)
 
     def session_for(
         self, head: RequestHead, tenant_id: str, now: datetime | None = None
@@ -418,6 +425,11 @@ class Guard:
 
 
 MAX_EXPLAINED_RULES = 20
+
+
+def _owes_second_factor(session: SessionRecord, principal: Principal) -> bool:
+    """A password-only session of a user who must (or can) use a second factor."""
+    return session.auth_level != "mfa" and (principal.mfa_required or principal.mfa_enrolled)
 
 
 def _explanation(decision: Decision) -> tuple[str, ...]:
