@@ -45,7 +45,7 @@ from menshen.identity.passwords import PasswordHasher
 from menshen.identity.service import IdentityService
 from menshen.policy.model import Subject
 from menshen.sessions.service import SessionService, SessionTimeouts
-from menshen.settings import Settings
+from menshen.settings import PasskeyOptions, Settings
 from menshen.store.records import SessionRecord, TenantRecord
 from menshen.store.sql import SqlStore
 
@@ -118,7 +118,7 @@ class Platform:
             rp_id=rp_id,
             rp_name=rp_name,
             origins=(origin,),
-            attestation_policy=AttestationPolicy(),
+            attestation_policy=_attestation_policy(self.settings.options(tenant_id).passkeys),
         )
 
     def keyring(self, tenant_id: str) -> Keyring:
@@ -185,7 +185,10 @@ class Server:
         )
         self.fetcher = HttpxFetcher()
         self.sso = SingleSignOn(
-            providers={settings.tenant: settings.identity_providers},
+            providers={
+                tenant_id: settings.providers_of(tenant_id)
+                for tenant_id in {p.tenant or settings.tenant for p in settings.identity_providers}
+            },
             fetcher=self.fetcher,
             clock=clock,
             box=SecretBox(derive_key(platform.master_key, "menshen oidc pending")),
@@ -395,6 +398,12 @@ class Server:
                 details={"detail": detail[:300]},
             )
         )
+
+
+def _attestation_policy(options: PasskeyOptions) -> AttestationPolicy:
+    if options.attestation == "listed":
+        return AttestationPolicy.listed(options.aaguids)
+    return AttestationPolicy()
 
 
 def _secure_cookies(head: RequestHead) -> bool:

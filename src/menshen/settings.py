@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -29,6 +30,9 @@ class Listener:
     port: int
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    # On TLS listeners: ask browsers for an (optional) device certificate from a tenant's
+    # device CA; a request without one is served as from an unknown device.
+    device_certificates: bool = True
 
     @property
     def scheme(self) -> str:
@@ -56,10 +60,43 @@ class IdentityProviderSettings:
     email_domains: tuple[str, ...] = ()
     provisioning: str = "preprovisioned"
     scopes: tuple[str, ...] = ("openid", "email", "profile")
+    tenant: str | None = None  # None: the operator's own tenant (``Settings.tenant``)
+    # How often a session opened through this provider is re-checked with its refresh
+    # token; a user disabled at the provider loses access within this interval.
+    recheck_interval: timedelta = timedelta(minutes=5)
+    # RP-initiated logout: also end the provider's session when the user signs out.
+    logout_at_provider: bool = True
 
     @property
     def label(self) -> str:
         return self.display_name or self.name
+
+
+@dataclass(frozen=True, slots=True)
+class PasskeyOptions:
+    """A tenant's passkey rules: ``attestation`` ``none`` accepts any authenticator;
+    ``listed`` accepts only authenticators whose AAGUID is in ``aaguids``."""
+
+    attestation: str = "none"
+    aaguids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceOptions:
+    """A tenant's device posture rules (see ``menshen.identity.devices.rules``)."""
+
+    max_report_age: timedelta = timedelta(hours=24)
+    require_disk_encryption: bool = True
+    require_screen_lock: bool = True
+    enrolment_code_lifetime: timedelta = timedelta(minutes=10)
+
+
+@dataclass(frozen=True, slots=True)
+class TenantOptions:
+    """Per-tenant options from ``tenants:`` in menshen.yaml (defaults when absent)."""
+
+    passkeys: PasskeyOptions = field(default_factory=PasskeyOptions)
+    devices: DeviceOptions = field(default_factory=DeviceOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,10 +113,19 @@ class Settings:
     issuer: str = "menshen"
     state_refresh_seconds: float = 1.0
     identity_providers: tuple[IdentityProviderSettings, ...] = ()
+    tenants: Mapping[str, TenantOptions] = field(default_factory=dict)
 
     @property
     def master_key_path(self) -> Path:
         return self.data_dir / "master.key"
+
+    def options(self, tenant_id: str) -> TenantOptions:
+        """The tenant's options, or the defaults."""
+        return self.tenants.get(tenant_id) or TenantOptions()
+
+    def providers_of(self, tenant_id: str) -> tuple[IdentityProviderSettings, ...]:
+        """The identity providers configured for ``tenant_id``."""
+        return tuple(p for p in self.identity_providers if (p.tenant or self.tenant) == tenant_id)
 
 
 class _ListenerModel(BaseModel):
@@ -88,6 +134,7 @@ class _ListenerModel(BaseModel):
     port: int = Field(ge=1, le=65535)
     tls_cert: Path | None = None
     tls_key: Path | None = None
+    device_certificates: bool = True
 
 
 class _SessionModel(BaseModel):
@@ -111,6 +158,9 @@ class _IdentityProviderModel(BaseModel):
     email_domains: list[str] = Field(default_factory=list)
     provisioning: Literal["jit", "preprovisioned"] = "preprovisioned"
     scopes: list[str] = Field(default_factory=lambda: ["openid", "email", "profile"])
+    tenant: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    recheck_minutes: int = Field(default=5, ge=1, le=24 * 60)
+    logout_at_provider: bool = True
 
     @field_validator("email_domains")
     @classmethod
@@ -131,6 +181,37 @@ class _IdentityProviderModel(BaseModel):
         return value
 
 
+_AAGUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
+
+class _PasskeyOptionsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    attestation: Literal["none", "listed"] = "none"
+    aaguids: list[str] = Field(default_factory=list)
+
+    @field_validator("aaguids")
+    @classmethod
+    def _aaguids(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(_AAGUID, item):
+                raise ValueError(f"not an AAGUID: {item!r}")
+        return [item.lower() for item in value]
+
+
+class _DeviceOptionsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_report_age_hours: int = Field(default=24, ge=1, le=24 * 30)
+    require_disk_encryption: bool = True
+    require_screen_lock: bool = True
+    enrolment_code_minutes: int = Field(default=10, ge=1, le=24 * 60)
+
+
+class _TenantOptionsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    passkeys: _PasskeyOptionsModel = Field(default_factory=_PasskeyOptionsModel)
+    devices: _DeviceOptionsModel = Field(default_factory=_DeviceOptionsModel)
+
+
 class _SettingsModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     data_dir: Path = Path(".menshen")
@@ -145,13 +226,24 @@ class _SettingsModel(BaseModel):
     issuer: str = "menshen"
     state_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
     identity_providers: list[_IdentityProviderModel] = Field(default_factory=list)
+    tenants: dict[str, _TenantOptionsModel] = Field(default_factory=dict)
 
     @field_validator("identity_providers")
     @classmethod
     def _unique(cls, value: list[_IdentityProviderModel]) -> list[_IdentityProviderModel]:
-        names = [item.name for item in value]
+        names = [(item.tenant, item.name) for item in value]
         if len(set(names)) != len(names):
-            raise ValueError("provider names must be unique")
+            raise ValueError("provider names must be unique per tenant")
+        return value
+
+    @field_validator("tenants")
+    @classmethod
+    def _tenant_ids(cls, value: dict[str, _TenantOptionsModel]) -> dict[str, _TenantOptionsModel]:
+        for tenant_id, options in value.items():
+            if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,62}", tenant_id):
+                raise ValueError(f"not a tenant id: {tenant_id!r}")
+            if options.passkeys.attestation == "listed" and not options.passkeys.aaguids:
+                raise ValueError(f"{tenant_id}: attestation 'listed' needs at least one AAGUID")
         return value
 
     @field_validator("trusted_proxies")
@@ -217,6 +309,7 @@ def _to_settings(model: _SettingsModel, base: Path) -> Settings:
                 item.port,
                 None if item.tls_cert is None else resolve(item.tls_cert),
                 None if item.tls_key is None else resolve(item.tls_key),
+                item.device_certificates,
             )
         )
     return Settings(
@@ -235,6 +328,20 @@ def _to_settings(model: _SettingsModel, base: Path) -> Settings:
         issuer=model.issuer,
         state_refresh_seconds=model.state_refresh_seconds,
         identity_providers=tuple(_provider(item) for item in model.identity_providers),
+        tenants={key: _tenant_options(value) for key, value in model.tenants.items()},
+    )
+
+
+def _tenant_options(item: _TenantOptionsModel) -> TenantOptions:
+    devices = item.devices
+    return TenantOptions(
+        passkeys=PasskeyOptions(item.passkeys.attestation, tuple(item.passkeys.aaguids)),
+        devices=DeviceOptions(
+            max_report_age=timedelta(hours=devices.max_report_age_hours),
+            require_disk_encryption=devices.require_disk_encryption,
+            require_screen_lock=devices.require_screen_lock,
+            enrolment_code_lifetime=timedelta(minutes=devices.enrolment_code_minutes),
+        ),
     )
 
 
@@ -255,4 +362,7 @@ def _provider(item: _IdentityProviderModel) -> IdentityProviderSettings:
         email_domains=tuple(item.email_domains),
         provisioning=item.provisioning,
         scopes=tuple(item.scopes),
+        tenant=item.tenant,
+        recheck_interval=timedelta(minutes=item.recheck_minutes),
+        logout_at_provider=item.logout_at_provider,
     )

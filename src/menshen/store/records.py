@@ -93,6 +93,7 @@ class SessionRecord:
     revoked_at: datetime | None = None
     revoked_by: str | None = None
     revoke_reason: str | None = None
+    device_id: str | None = None  # the enrolled device it was used from, once known
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,3 +226,40 @@ class DeviceAuthorityRecord:
     certificate_pem: str
     private_key_sealed: bytes
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FederatedSessionRecord:
+    """A session opened through single sign-on (OpenID Connect Core 1.0 §12).
+
+    The provider's refresh token and ID token are sealed with the data key; the refresh
+    token is used every re-check interval (``next_check_at``) to ask the provider whether
+    the login still stands; the ID token is the ``id_token_hint`` of RP-initiated logout.
+    """
+
+    tenant_id: str
+    session_id: str
+    user_id: str
+    provider: str
+    subject: str
+    refresh_token_sealed: bytes | None
+    id_token_sealed: bytes | None
+    created_at: datetime
+    checked_at: datetime
+    next_check_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEnrolmentRecord:
+    """A single-use code a signed-in user gives the device agent to enrol a device.
+
+    Only the code's SHA-256 is stored; ``used_at``/``device_id`` are set when it is redeemed.
+    """
+
+    tenant_id: str
+    code_hash: str
+    user_id: str
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    device_id: str | None = None

@@ -164,6 +164,8 @@ sessions = Table(
     Column("revoked_at", UtcDateTime(), nullable=True),
     Column("revoked_by", String(NAME), nullable=True),
     Column("revoke_reason", Text(), nullable=True),
+    # The enrolled device the session was used from (revoking the device ends the session).
+    Column("device_id", String(ID), nullable=True),
     PrimaryKeyConstraint("tenant_id", "id"),
     UniqueConstraint("tenant_id", "token_hash"),
     _tenant_fk(),
@@ -171,6 +173,7 @@ sessions = Table(
     Index(None, "tenant_id", "user_id"),
     Index(None, "tenant_id", "revoked_at"),
     Index(None, "tenant_id", "absolute_expires_at"),
+    Index(None, "tenant_id", "device_id"),
 )
 
 signing_keys = Table(
@@ -332,4 +335,43 @@ device_authorities = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     PrimaryKeyConstraint("tenant_id"),
     _tenant_fk(),
+)
+
+# Per session opened through single sign-on: the provider's tokens (sealed) and when the
+# login is next re-checked at the provider (a user disabled there loses the session).
+federated_sessions = Table(
+    "federated_sessions",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("session_id", String(ID), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("provider", String(NAME), nullable=False),
+    Column("subject", String(NAME), nullable=False),
+    Column("refresh_token_sealed", LargeBinary(), nullable=True),
+    Column("id_token_sealed", LargeBinary(), nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("checked_at", UtcDateTime(), nullable=False),
+    Column("next_check_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "session_id"),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "session_id"], ["sessions.tenant_id", "sessions.id"], ondelete="CASCADE"
+    ),
+    Index(None, "tenant_id", "next_check_at"),
+)
+
+# Single-use device enrolment codes a signed-in user hands to the device agent (hashed).
+device_enrolments = Table(
+    "device_enrolments",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("code_hash", String(128), nullable=False),
+    Column("user_id", String(ID), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("used_at", UtcDateTime(), nullable=True),
+    Column("device_id", String(ID), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "code_hash"),
+    _tenant_fk(),
+    _user_fk(),
 )
