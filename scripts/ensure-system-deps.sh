@@ -8,6 +8,9 @@ need=()
 if [[ $what == test ]]; then
   command -v chromium >/dev/null || need+=(chromium)
   command -v npm >/dev/null || need+=(nodejs npm)
+  # Segmentation: `nft -c` checks generated rulesets; `ip netns` enforces them in the e2e test.
+  command -v nft >/dev/null || [[ -x /usr/sbin/nft ]] || need+=(nftables)
+  command -v ip >/dev/null || [[ -x /usr/sbin/ip ]] || need+=(iproute2)
 fi
 if [[ $what == bench ]]; then
   command -v nginx >/dev/null || [[ -x /usr/sbin/nginx ]] || need+=(nginx-light)
