@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from menshen.access.sso import claim_mapping
+from menshen.access.sso_clients import login_parameters, scopes_for
 from menshen.errors import ConfigError
 from menshen.settings import load_settings
 
@@ -81,3 +83,33 @@ def test_claim_mapping_follows_the_groups_claim_path_and_preset() -> None:
     mapping = claim_mapping(entra)
     assert mapping.subject == "oid"
     assert mapping.required_claims == {"tid": "t-1"}
+
+
+def test_refresh_tokens_are_asked_for_the_way_each_provider_wants() -> None:
+    """Okta and Entra ID need offline_access; a generic provider asked for it gets
+    prompt=consent (OpenID Connect Core 1.0 §11); Keycloak needs neither."""
+    base = {k: v for k, v in GOOD.items() if k != "issuer"}
+    okta = _load({**base, "preset": "okta", "issuer": "https://corp.okta.com/oauth2/default"})
+    (okta_provider,) = okta.identity_providers
+    assert scopes_for(okta_provider)[-1] == "offline_access"
+    assert login_parameters(okta_provider) == {}
+    (keycloak,) = _load({**GOOD, "preset": "keycloak"}).identity_providers
+    assert "offline_access" not in scopes_for(keycloak)
+    assert login_parameters(keycloak) == {}
+    (plain,) = _load(GOOD).identity_providers
+    assert login_parameters(plain) == {}
+    (offline,) = _load({**GOOD, "scopes": ["openid", "email", "offline_access"]}).identity_providers
+    assert scopes_for(offline) == ("openid", "email", "offline_access")
+    assert login_parameters(offline) == {"prompt": "consent"}
+
+
+def test_recheck_logout_and_tenant_settings_are_parsed() -> None:
+    """recheck_minutes becomes the interval; logout_at_provider and tenant are kept."""
+    settings = _load({**GOOD, "recheck_minutes": 2, "logout_at_provider": False, "tenant": "b"})
+    (provider,) = settings.identity_providers
+    assert provider.recheck_interval == timedelta(minutes=2)
+    assert provider.logout_at_provider is False
+    assert settings.providers_of("b") == (provider,)
+    assert settings.providers_of(settings.tenant) == ()
+    with pytest.raises(ConfigError):
+        _load({**GOOD, "recheck_minutes": 0})

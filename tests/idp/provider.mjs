@@ -3,6 +3,13 @@
 //
 // Usage:
 //   node provider.mjs [--alg RS256|ES256] [--redirect-uri URL] [--post-logout-uri URL]
+//                     [--refresh-tokens always|offline]
+//
+// --refresh-tokens: `always` (the default) issues a refresh token to every login, bound to the
+// provider's session, as Keycloak does; `offline` keeps oidc-provider's own rule, as Okta and
+// Entra ID have theirs: a refresh token only for the `offline_access` scope, which
+// oidc-provider grants only when the request also says `prompt=consent` (OpenID Connect
+// Core 1.0 §11).
 //
 // On start it prints one JSON line to stdout: {"issuer": "...", "port": N, "alg": "..."}.
 // Afterwards it reads commands from stdin, one per line, and answers each with one JSON line:
@@ -30,6 +37,7 @@ const { values: args } = parseArgs({
     alg: { type: 'string', default: 'RS256' },
     'redirect-uri': { type: 'string', default: 'http://127.0.0.1:9/callback' },
     'post-logout-uri': { type: 'string', default: 'http://127.0.0.1:9/signed-out' },
+    'refresh-tokens': { type: 'string', default: 'always' },
   },
 });
 
@@ -87,8 +95,10 @@ const provider = new Provider(issuer, {
   conformIdTokenClaims: false,
   // PKCE with S256 only, for every client.
   pkce: { required: () => true },
-  // Issue a refresh token whenever the client may use one (no offline_access dance).
-  issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+  // `always`: a refresh token whenever the client may use one (no offline_access dance).
+  ...(args['refresh-tokens'] === 'always'
+    ? { issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token') }
+    : {}),
   async findAccount(_ctx, sub) {
     const user = USERS[sub];
     if (!user || disabled.has(sub)) return undefined;
@@ -106,7 +116,7 @@ provider.on('server_error', () => {});
 
 server.on('request', provider.callback());
 
-process.stdout.write(`${JSON.stringify({ issuer, port, alg: args.alg })}\n`);
+process.stdout.write(`${JSON.stringify({ issuer, port, alg: args.alg, refreshTokens: args['refresh-tokens'] })}\n`);
 
 const commands = createInterface({ input: process.stdin });
 commands.on('line', (line) => {

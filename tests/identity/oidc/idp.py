@@ -74,8 +74,18 @@ def _read_line(process: subprocess.Popen[str], timeout: float) -> str:
 
 
 @contextmanager
-def running_provider(alg: str, redirect_uri: str = REDIRECT_URI) -> Iterator[RunningProvider]:
-    """Start provider.mjs signing with ``alg`` for ``redirect_uri``; stop it afterwards."""
+def running_provider(
+    alg: str,
+    redirect_uri: str = REDIRECT_URI,
+    *,
+    post_logout_uri: str = POST_LOGOUT_URI,
+    refresh_tokens: str = "always",
+) -> Iterator[RunningProvider]:
+    """Start provider.mjs signing with ``alg`` for ``redirect_uri``; stop it afterwards.
+
+    ``refresh_tokens`` is ``always`` or ``offline`` (oidc-provider's own rule: only for
+    ``offline_access`` with ``prompt=consent``), see provider.mjs.
+    """
     node = shutil.which("node")
     if node is None:
         require_service("Node.js", "`node` is not on PATH")
@@ -83,7 +93,7 @@ def running_provider(alg: str, redirect_uri: str = REDIRECT_URI) -> Iterator[Run
         require_service("oidc-provider", "run `npm ci` in tests/idp (make test does it)")
     process = subprocess.Popen(
         [node, str(IDP_DIR / "provider.mjs"), "--alg", alg, "--redirect-uri", redirect_uri,
-         "--post-logout-uri", POST_LOGOUT_URI],
+         "--post-logout-uri", post_logout_uri, "--refresh-tokens", refresh_tokens],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,

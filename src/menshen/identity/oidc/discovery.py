@@ -15,6 +15,7 @@ from menshen.identity.oidc.model import (
     HttpRequest,
     HttpResponse,
     ProviderMetadata,
+    is_server_trouble,
 )
 
 __all__ = ["discovery_request", "is_acceptable_endpoint", "parse_discovery"]
@@ -60,7 +61,9 @@ def _strings(document: dict[str, Any], key: str) -> tuple[str, ...]:
 def parse_discovery(expected_issuer: str, response: HttpResponse) -> ProviderMetadata:
     """The provider's metadata, or ``FederationFailed`` if anything is off."""
     if response.status != 200:
-        raise FederationFailed(f"discovery: HTTP {response.status}")
+        raise FederationFailed(
+            f"discovery: HTTP {response.status}", transient=is_server_trouble(response.status)
+        )
     document = response.json_object("discovery")
     if document.get("issuer") != expected_issuer:
         raise FederationFailed("discovery: issuer does not match the configured issuer")

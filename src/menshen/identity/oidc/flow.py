@@ -24,6 +24,7 @@ from menshen.identity.oidc.model import (
     ProviderConfig,
     ProviderMetadata,
     TokenSet,
+    is_server_trouble,
 )
 from menshen.identity.oidc.pkce import RandomBytes, code_challenge_s256, random_token
 
@@ -182,7 +183,7 @@ def parse_token_response(response: HttpResponse, *, id_token_required: bool) -> 
             error = None
         if isinstance(error, str):
             reason += f" error {error[:64]!r}"
-        raise FederationFailed(reason)
+        raise FederationFailed(reason, transient=is_server_trouble(response.status))
     body = response.json_object("token response")
     token_type = body.get("token_type")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":

@@ -41,7 +41,7 @@ class HttpxFetcher:
                         raise FederationFailed("transport: response body too large")
                 return HttpResponse(answer.status_code, bytes(body))
         except httpx.HTTPError as exc:
-            raise FederationFailed(f"transport: {type(exc).__name__}") from None
+            raise FederationFailed(f"transport: {type(exc).__name__}", transient=True) from None
 
     def close(self) -> None:
         self._client.close()

@@ -15,7 +15,13 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from menshen.clock import Clock
-from menshen.identity.oidc.model import FederationFailed, HttpFetcher, HttpRequest, HttpResponse
+from menshen.identity.oidc.model import (
+    FederationFailed,
+    HttpFetcher,
+    HttpRequest,
+    HttpResponse,
+    is_server_trouble,
+)
 
 __all__ = ["JwksCache", "PublicKey", "SigningKey", "key_fits_algorithm", "parse_jwks"]
 
@@ -47,7 +53,9 @@ def key_fits_algorithm(key: PublicKey, alg: str) -> bool:
 def parse_jwks(response: HttpResponse) -> tuple[SigningKey, ...]:
     """The usable public signature keys of a JWK Set response."""
     if response.status != 200:
-        raise FederationFailed(f"jwks: HTTP {response.status}")
+        raise FederationFailed(
+            f"jwks: HTTP {response.status}", transient=is_server_trouble(response.status)
+        )
     document = response.json_object("jwks")
     entries = document.get("keys")
     if not isinstance(entries, list):

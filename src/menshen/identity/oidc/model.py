@@ -1,7 +1,9 @@
 """Values of OpenID Connect federation (OpenID Connect Core 1.0 §3.1, RFC 6749 §4.1).
 
 Every failure is a ``FederationFailed``: an ``AuthenticationFailed`` whose message says
-nothing, with the reason kept in ``reason`` for the audit log only.
+nothing, with the reason kept in ``reason`` for the audit log only. ``transient`` marks the
+failures that say nothing about the login itself (the provider unreachable, or answering
+with a server error, RFC 9110 §15.6), which a background re-check may retry.
 """
 
 from __future__ import annotations
@@ -25,15 +27,22 @@ __all__ = [
     "ProviderConfig",
     "ProviderMetadata",
     "TokenSet",
+    "is_server_trouble",
 ]
 
 
 class FederationFailed(AuthenticationFailed):
     """Federated login failed; ``reason`` is for the audit log, never for the user."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, transient: bool = False) -> None:
         super().__init__()
         self.reason = reason
+        self.transient = transient
+
+
+def is_server_trouble(status: int) -> bool:
+    """A status that blames the server or asks to come back later, not the request."""
+    return status >= 500 or status == 429
 
 
 @dataclass(frozen=True, slots=True)
