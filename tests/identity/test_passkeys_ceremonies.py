@@ -356,7 +356,7 @@ def test_a_disabled_user_cannot_log_in_with_a_passkey(
     start = _login_start(service, None)
     response = passkey.get(start.options_json)
     _fails(
-        "unknown_or_disabled_user",
+        "user_disabled",
         lambda: service.finish_authentication(start.ceremony_id, BINDING, response),
     )
 

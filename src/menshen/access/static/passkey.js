@@ -44,11 +44,14 @@
     if (box) { box.textContent = message; box.hidden = false; }
   }
 
-  function authenticate(button) {
+  // An assertion ceremony against <prefix>/options and <prefix>/verify: a signed-in user's
+  // second factor or re-verification ("auth"), or passwordless sign-in ("login"), where the
+  // options name nobody and the browser offers the passkeys it holds for this site.
+  function assertion(prefix, button) {
     var d = button.dataset;
     var base = { csrf: d.csrf, rd: d.rd, sig: d.sig };
     var ceremony;
-    return post("/.menshen/passkey/auth/options", base).then(function (start) {
+    return post(prefix + "/options", base).then(function (start) {
       ceremony = start.ceremony_id;
       var options = start.publicKey;
       options.challenge = toBytes(options.challenge);
@@ -56,7 +59,7 @@
       return navigator.credentials.get({ publicKey: options });
     }).then(function (credential) {
       var r = credential.response;
-      return post("/.menshen/passkey/auth/verify", Object.assign({}, base, {
+      return post(prefix + "/verify", Object.assign({}, base, {
         ceremony_id: ceremony,
         credential: {
           id: credential.id,
@@ -74,8 +77,13 @@
     });
   }
 
+  function authenticate(button) { return assertion("/.menshen/passkey/auth", button); }
+
+  function login(button) { return assertion("/.menshen/passkey/login", button); }
+
   function register(button) {
-    var csrf = button.dataset.csrf;
+    var d = button.dataset;
+    var csrf = d.csrf;
     var field = document.getElementById("passkey-name");
     var ceremony;
     return post("/.menshen/passkey/register/options", { csrf: csrf }).then(function (start) {
@@ -89,6 +97,8 @@
       var r = credential.response;
       return post("/.menshen/passkey/register/verify", {
         csrf: csrf,
+        rd: d.rd,
+        sig: d.sig,
         ceremony_id: ceremony,
         name: field ? field.value : "Passkey",
         credential: {
@@ -106,7 +116,7 @@
     });
   }
 
-  var ceremonies = { authenticate: authenticate, register: register };
+  var ceremonies = { authenticate: authenticate, login: login, register: register };
   document.querySelectorAll("[data-passkey]").forEach(function (button) {
     button.addEventListener("click", function () {
       var run = ceremonies[button.dataset.passkey];

@@ -5,7 +5,9 @@ from menshen.identity.passkeys.model import (
     CeremonyStart,
     PasskeyFailed,
     PasskeyLogin,
+    recently_verified,
 )
+from menshen.identity.passkeys.passwordless import PasswordlessSignIn
 from menshen.identity.passkeys.service import PasskeyService
 
 __all__ = [
@@ -14,4 +16,6 @@ __all__ = [
     "PasskeyFailed",
     "PasskeyLogin",
     "PasskeyService",
+    "PasswordlessSignIn",
+    "recently_verified",
 ]

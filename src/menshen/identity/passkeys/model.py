@@ -13,20 +13,24 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from menshen.errors import AuthenticationFailed, InvalidInput
 
 __all__ = [
+    "REAUTH_MAX_AGE",
     "AttestationPolicy",
     "CeremonyStart",
     "PasskeyFailed",
     "PasskeyLogin",
+    "recently_verified",
     "validate_passkey_name",
 ]
 
 MAX_PASSKEY_NAME = 64
+REAUTH_MAX_AGE = timedelta(minutes=5)
+"""How recent the last verification must be to remove a passkey or renew recovery codes."""
 
 
 class PasskeyFailed(AuthenticationFailed):
@@ -96,6 +100,14 @@ def validate_passkey_name(name: str) -> str:
     if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in text):
         raise InvalidInput("a passkey name contains control characters")
     return text
+
+
+def recently_verified(
+    at: datetime | None, now: datetime, max_age: timedelta = REAUTH_MAX_AGE
+) -> bool:
+    """Whether a verification at ``at`` is recent enough at ``now`` (a future time is not:
+    a clock that jumped back must not stretch the window)."""
+    return at is not None and timedelta(0) <= now - at <= max_age
 
 
 def _normal_aaguid(value: str) -> str:

@@ -40,10 +40,12 @@ from menshen.clock import Clock
 from menshen.errors import Conflict, InvalidInput, NotFound
 from menshen.identity.passkeys import checks
 from menshen.identity.passkeys.model import (
+    REAUTH_MAX_AGE,
     AttestationPolicy,
     CeremonyStart,
     PasskeyFailed,
     PasskeyLogin,
+    recently_verified,
     validate_passkey_name,
 )
 from menshen.store.api import TenantStore
@@ -53,7 +55,10 @@ from menshen.store.records import (
     WebAuthnCredentialRecord,
 )
 
-__all__ = ["PasskeyService"]
+__all__ = ["AUTHENTICATE", "SIGN_IN", "PasskeyService"]
+
+AUTHENTICATE = "authenticate"  # a signed-in user's second factor or re-verification
+SIGN_IN = "sign_in"  # passwordless sign-in: no session yet, the user is not named
 
 Response = str | dict[str, Any]
 _TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
@@ -73,7 +78,7 @@ class PasskeyService:
         random: Callable[[int], bytes] = secrets.token_bytes,
         *,
         ceremony_ttl: timedelta = timedelta(minutes=5),
-        reauth_max_age: timedelta = timedelta(minutes=5),
+        reauth_max_age: timedelta = REAUTH_MAX_AGE,
     ) -> None:
         self._origins = sorted(set(origins))
         if not rp_id or not self._origins:
@@ -165,12 +170,15 @@ class PasskeyService:
 
     # -- authentication (§7.2) ------------------------------------------------------------
 
-    def begin_authentication(self, binding: str, user_id: str | None = None) -> CeremonyStart:
+    def begin_authentication(
+        self, binding: str, user_id: str | None = None, *, purpose: str = AUTHENTICATE
+    ) -> CeremonyStart:
         """Options for ``navigator.credentials.get()``.
 
         Without ``user_id`` (passwordless) ``allowCredentials`` is empty and the browser
         offers the discoverable passkeys it holds for this RP; with it (step-up, second
-        factor) only that user's usable passkeys are allowed.
+        factor) only that user's usable passkeys are allowed. ``purpose`` keeps ceremonies
+        of different entry points apart: one started for sign-in cannot finish a step-up.
         """
         challenge = self._random(32)
         allowed: list[PublicKeyCredentialDescriptor] = []
@@ -184,15 +192,15 @@ class PasskeyService:
             allow_credentials=allowed,
             user_verification=UserVerificationRequirement.REQUIRED,
         )
-        return self._keep(challenge, "authenticate", user_id, binding, options_to_json(options))
+        return self._keep(challenge, purpose, user_id, binding, options_to_json(options))
 
     def finish_authentication(
-        self, ceremony_id: str, binding: str, response: Response
+        self, ceremony_id: str, binding: str, response: Response, *, purpose: str = AUTHENTICATE
     ) -> PasskeyLogin:
         """Verify the assertion and record the use; PasskeyFailed if refused."""
         now = self._clock.now()
         pending = checks.take_challenge(
-            self._store.webauthn, ceremony_id, purpose="authenticate", binding=binding, now=now
+            self._store.webauthn, ceremony_id, purpose=purpose, binding=binding, now=now
         )
         assertion = checks.parse_assertion(response)
         stored = self._store.webauthn.get(checks.b64url(assertion.raw_id))
@@ -262,11 +270,7 @@ class PasskeyService:
         PasskeyFailed("reauthentication_required") when ``reauthenticated_at`` is missing,
         older than the maximum age or in the future; NotFound if there is no such passkey.
         """
-        now = self._clock.now()
-        fresh = reauthenticated_at is not None and (
-            timedelta(0) <= now - reauthenticated_at <= self._reauth_max_age
-        )
-        if not fresh:
+        if not recently_verified(reauthenticated_at, self._clock.now(), self._reauth_max_age):
             raise PasskeyFailed("reauthentication_required")
         self._owned(user_id, credential_id)
         self._store.webauthn.delete(credential_id)
@@ -298,8 +302,10 @@ class PasskeyService:
 
     def _active_user(self, user_id: str) -> UserRecord:
         user = self._store.users.get(user_id)
-        if user is None or user.disabled:
-            raise PasskeyFailed("unknown_or_disabled_user")
+        if user is None:
+            raise PasskeyFailed("unknown_user")
+        if user.disabled:
+            raise PasskeyFailed("user_disabled")
         return user
 
     def _owned(self, user_id: str, credential_id: str) -> WebAuthnCredentialRecord:
