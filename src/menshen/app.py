@@ -19,16 +19,26 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from menshen.access.account import Account
 from menshen.access.audit import PageAudit
+from menshen.access.authenticators import Authenticators
 from menshen.access.csrf import CsrfTokens
+from menshen.access.device_api import DeviceApi
+from menshen.access.device_pages import DevicePages
+from menshen.access.device_trust import LiveDevices, TenantDevices
 from menshen.access.directory import Directory
 from menshen.access.endpoints import OwnEndpoints
 from menshen.access.guard import Guard
 from menshen.access.loader import load_directory
 from menshen.access.pages import Pages
+from menshen.access.passkey_login import PasskeyLoginPages
+from menshen.access.passkey_manage import PasskeyManage
 from menshen.access.passkey_pages import PasskeyPages
 from menshen.access.returnto import ReturnSigner
+from menshen.access.selfservice import SelfService
 from menshen.access.signin import SignIn
 from menshen.access.sso import SingleSignOn
+from menshen.access.sso_clients import ProviderClients
+from menshen.access.sso_recheck import SessionRecheck
+from menshen.access.sso_sessions import FederatedSessions, TokenVault
 from menshen.assertions.keyring import Keyring
 from menshen.assertions.mint import AssertionMinter
 from menshen.clock import Clock, SystemClock
@@ -38,14 +48,17 @@ from menshen.events.model import AuditEvent, Kind, Outcome
 from menshen.events.writer import AuditWriter
 from menshen.gateway.contract import ListenerLimits, RequestHead
 from menshen.gateway.server import GatewayServer
-from menshen.gateway.tls import server_context
+from menshen.gateway.tls import server_context, trust_client_authorities
+from menshen.identity.devices import DeviceService, TrustRules
+from menshen.identity.lockout import Lockout
 from menshen.identity.oidc.http import HttpxFetcher
-from menshen.identity.passkeys import AttestationPolicy, PasskeyService
+from menshen.identity.passkeys import AttestationPolicy, PasskeyService, PasswordlessSignIn
 from menshen.identity.passwords import PasswordHasher
 from menshen.identity.service import IdentityService
+from menshen.identity.throttle import DEFAULT_THROTTLE
 from menshen.policy.model import Subject
 from menshen.sessions.service import SessionService, SessionTimeouts
-from menshen.settings import PasskeyOptions, Settings
+from menshen.settings import DeviceOptions, PasskeyOptions, Settings
 from menshen.store.records import SessionRecord, TenantRecord
 from menshen.store.sql import SqlStore
 
@@ -70,6 +83,7 @@ class Platform:
     hasher: PasswordHasher = field(default_factory=PasswordHasher)
     _identities: dict[str, IdentityService] = field(default_factory=dict)
     _keyrings: dict[str, Keyring] = field(default_factory=dict)
+    _devices: dict[str, DeviceService] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Platform:
@@ -121,6 +135,31 @@ class Platform:
             attestation_policy=_attestation_policy(self.settings.options(tenant_id).passkeys),
         )
 
+    def devices(self, tenant_id: str) -> DeviceService:
+        """The device registry of one tenant, judged by its ``tenants.<id>.devices`` rules."""
+        service = self._devices.get(tenant_id)
+        if service is None:
+            options = self.settings.options(tenant_id).devices
+            service = DeviceService(
+                self.store.tenant(tenant_id),
+                self.clock,
+                self.box,
+                rules=trust_rules(options),
+                code_lifetime=options.enrolment_code_lifetime,
+            )
+            self._devices[tenant_id] = service
+        return service
+
+    def passwordless(
+        self, tenant_id: str, *, rp_id: str, origin: str, rp_name: str = "menshen"
+    ) -> PasswordlessSignIn:
+        """Passwordless sign-in for one tenant and origin; its failures count against the
+        source address in the same counters as password failures."""
+        passkeys = self.passkeys(tenant_id, rp_id=rp_id, origin=origin, rp_name=rp_name)
+        tenant = self.store.tenant(tenant_id)
+        lockout = Lockout(tenant.throttle, tenant_id, DEFAULT_THROTTLE)
+        return PasswordlessSignIn(passkeys, lockout, self.clock)
+
     def keyring(self, tenant_id: str) -> Keyring:
         keyring = self._keyrings.get(tenant_id)
         if keyring is None:
@@ -156,6 +195,7 @@ class Server:
         self.pages = Pages({})
         signer = ReturnSigner(derive_key(platform.master_key, "menshen return-url"))
         csrf = CsrfTokens(derive_key(platform.master_key, "menshen csrf"))
+        self.devices = LiveDevices(sessions=self.sessions, publish=self.bus.publish)
         self.guard = Guard(
             sessions=self.sessions,
             minters=self.minters,
@@ -165,6 +205,7 @@ class Server:
             clock=clock,
             own_endpoints=lambda head: self.endpoints(head),
             audit_backlog=lambda: self.writer.pending,
+            live=self.devices,
         )
         secure = _secure_cookies
         audit = PageAudit(self.bus.publish, clock)
@@ -182,14 +223,24 @@ class Server:
             ensure_known=self._ensure_known,
             has_passkey=self._has_passkey,
             sso_links=lambda tenant_id, rd: self.sso.links(tenant_id, rd),
+            sso_by_email=lambda tenant_id: self.sso.routes_by_email(tenant_id),
         )
         self.fetcher = HttpxFetcher()
-        self.sso = SingleSignOn(
-            providers={
+        providers = ProviderClients(
+            {
                 tenant_id: settings.providers_of(tenant_id)
                 for tenant_id in {p.tenant or settings.tenant for p in settings.identity_providers}
             },
-            fetcher=self.fetcher,
+            self.fetcher,
+            clock,
+        )
+        federated = FederatedSessions(
+            platform.store,
+            TokenVault(SecretBox(derive_key(platform.master_key, "menshen oidc tokens"))),
+        )
+        self.sso = SingleSignOn(
+            clients=providers,
+            federated=federated,
             clock=clock,
             box=SecretBox(derive_key(platform.master_key, "menshen oidc pending")),
             identities=platform.identity,
@@ -200,17 +251,62 @@ class Server:
             signer=signer,
             pages=self.pages,
             audit=audit,
+            csrf=csrf,
             secure_cookies=secure,
             reload=self._federated_user_changed,
+        )
+        self.sso_recheck = SessionRecheck(
+            store=platform.store,
+            clients=providers,
+            federated=federated,
+            sessions=self.sessions,
+            identities=platform.identity,
+            clock=clock,
+            publish=self.bus.publish,
+            groups_changed=self._federated_user_changed,
         )
         passkeys = PasskeyPages(
             passkeys=self._passkeys_for,
             signin=signin,
             find_session=self.guard.session_for,
-            identities=platform.identity,
-            pages=self.pages,
+            signed_in=self.guard.signed_in,
             csrf=csrf,
             audit=audit,
+        )
+        selfservice = SelfService(
+            find_session=self.guard.session_for,
+            signed_in=self.guard.signed_in,
+            pages=self.pages,
+            signer=signer,
+            csrf=csrf,
+            audit=audit,
+        )
+        passkey_login = PasskeyLoginPages(
+            passwordless=self._passwordless_for,
+            sessions=self.sessions,
+            find_session=self.guard.session_for,
+            signin=signin,
+            csrf=csrf,
+            audit=audit,
+            clock=clock,
+            ensure_known=self._ensure_known,
+            secure_cookies=secure,
+        )
+        passkey_manage = PasskeyManage(
+            passkeys=self._passkeys_for,
+            signin=signin,
+            selfservice=selfservice,
+            pages=self.pages,
+            audit=audit,
+            clock=clock,
+        )
+        authenticators = Authenticators(
+            identities=platform.identity,
+            passkeys=self._passkeys_for,
+            selfservice=selfservice,
+            pages=self.pages,
+            audit=audit,
+            clock=clock,
         )
         account = Account(
             sessions=self.sessions,
@@ -223,15 +319,33 @@ class Server:
             audit=audit,
             jwks=self._jwks_json,
             secure_cookies=secure,
+            provider_logout=self.sso.logout,
         )
         self.endpoints = OwnEndpoints(
             tenant_for_host=lambda host: self.guard.directory.tenant_for_host(host),
             signin=signin,
             account=account,
             passkeys=passkeys,
+            passkey_login=passkey_login,
+            passkey_manage=passkey_manage,
+            authenticators=authenticators,
             sso=self.sso,
+            devices=DevicePages(
+                devices=platform.devices,
+                sessions=self.sessions,
+                find_session=self.guard.session_for,
+                signed_in=self.guard.signed_in,
+                pages=self.pages,
+                csrf=csrf,
+                audit=audit,
+                clock=clock,
+            ),
+            device_api=DeviceApi(devices=platform.devices, audit=audit, clock=clock),
         )
         self.listeners: list[GatewayServer] = []
+        # TLS listeners that ask for device certificates, and the device CAs they trust.
+        self._device_contexts: list[ssl.SSLContext] = []
+        self._device_cas: set[str] = set()
         self._revisions: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.sessions.on_revoke(self._session_revoked)
@@ -253,7 +367,12 @@ class Server:
         for listener in settings.listeners:
             tls: ssl.SSLContext | None = None
             if listener.tls_cert is not None and listener.tls_key is not None:
-                tls = server_context(listener.tls_cert, listener.tls_key)
+                authorities = sorted(self._device_cas) if listener.device_certificates else None
+                tls = server_context(
+                    listener.tls_cert, listener.tls_key, client_authorities=authorities
+                )
+                if authorities is not None:
+                    self._device_contexts.append(tls)
             server = GatewayServer(
                 self.guard,
                 limits,
@@ -265,6 +384,11 @@ class Server:
             await server.start(listener.host, listener.port)
             self.listeners.append(server)
         self._tasks.append(asyncio.get_running_loop().create_task(self._upkeep(), name="upkeep"))
+        self._tasks.append(
+            asyncio.get_running_loop().create_task(
+                self.sso_recheck.run_forever(settings.state_refresh_seconds), name="sso-recheck"
+            )
+        )
         # The loaded sessions, directory and code objects live as long as the process:
         # keep them out of every later full collection (long GC pauses hurt p99).
         gc.freeze()
@@ -280,6 +404,8 @@ class Server:
         self.listeners.clear()
         batch = self.sessions.take_last_seen()
         await asyncio.to_thread(self.sessions.write_last_seen, batch)
+        bindings = self.sessions.take_device_bindings()
+        await asyncio.to_thread(self.sessions.write_device_bindings, bindings)
         await self.writer.stop()
         self.fetcher.close()
 
@@ -299,6 +425,11 @@ class Server:
             return
         self.guard.set_directory(directory)
         self.pages.set_firm_names(directory.firm_names)
+        try:
+            await self._refresh_devices()
+        except Exception:
+            self._revisions = {}  # the device snapshot is behind: read everything next round
+            raise
         for tenant_id in directory.firm_names:
             if tenant_id not in self.minters:
                 self.minters[tenant_id] = AssertionMinter(
@@ -329,12 +460,51 @@ class Server:
             rounds += 1
             try:
                 await self.refresh_once()
+                bindings = self.sessions.take_device_bindings()
+                if bindings:
+                    await asyncio.to_thread(self.sessions.write_device_bindings, bindings)
                 if rounds % 10 == 0:
                     batch = self.sessions.take_last_seen()
                     await asyncio.to_thread(self.sessions.write_last_seen, batch)
+                if rounds % 60 == 0:
+                    await asyncio.to_thread(self._purge_passkey_ceremonies)
             except Exception:
                 # The old snapshot stays in force; revocations already applied stay applied.
                 _log.exception("state refresh failed; keeping the previous snapshot")
+
+    def _purge_passkey_ceremonies(self) -> None:
+        """Drop passkey challenges nobody finished (anyone may start a sign-in ceremony, so
+        expired ones must not pile up); blocking, runs in a worker thread."""
+        now = self.platform.clock.now()
+        for tenant_id in self.platform.tenant_ids():
+            self.platform.store.tenant(tenant_id).webauthn.purge_challenges(now)
+
+    async def _refresh_devices(self) -> None:
+        """Swap in the device registry snapshot, trust new device CAs on the TLS listeners,
+        and end the sessions of devices revoked elsewhere (the CLI, another replica)."""
+        snapshot, authorities = await asyncio.to_thread(self._read_devices)
+        gone = self.devices.set_snapshot(snapshot, self.platform.clock.now())
+        new = [pem for pem in authorities if pem not in self._device_cas]
+        if new:
+            for context in self._device_contexts:
+                trust_client_authorities(context, new)
+            self._device_cas.update(new)
+        for tenant_id, device_id in gone:
+            await self.sessions.revoke_device(
+                tenant_id, device_id, by="system", reason="device revoked"
+            )
+
+    def _read_devices(self) -> tuple[dict[str, TenantDevices], list[str]]:
+        """Every tenant's devices and device CA, made if missing (blocking; in a thread)."""
+        platform = self.platform
+        snapshot: dict[str, TenantDevices] = {}
+        authorities: list[str] = []
+        for tenant_id in platform.tenant_ids():
+            service = platform.devices(tenant_id)
+            authorities.append(service.authority_pem())
+            records = platform.store.tenant(tenant_id).devices.list()
+            snapshot[tenant_id] = TenantDevices(tuple(records), service.rules)
+        return snapshot, authorities
 
     # -- callbacks ----------------------------------------------------------------------
     async def _ensure_known(self, tenant_id: str, user_id: str) -> None:
@@ -349,6 +519,10 @@ class Server:
     def _passkeys_for(self, tenant_id: str, rp_id: str, origin: str) -> PasskeyService:
         rp_name = self.guard.directory.firm_names.get(tenant_id, "menshen")
         return self.platform.passkeys(tenant_id, rp_id=rp_id, origin=origin, rp_name=rp_name)
+
+    def _passwordless_for(self, tenant_id: str, rp_id: str, origin: str) -> PasswordlessSignIn:
+        rp_name = self.guard.directory.firm_names.get(tenant_id, "menshen")
+        return self.platform.passwordless(tenant_id, rp_id=rp_id, origin=origin, rp_name=rp_name)
 
     def _has_passkey(self, tenant_id: str, user_id: str) -> bool:
         """Whether the user has a usable passkey (blocking; runs in a worker thread)."""
@@ -398,6 +572,15 @@ class Server:
                 details={"detail": detail[:300]},
             )
         )
+
+
+def trust_rules(options: DeviceOptions) -> TrustRules:
+    """A tenant's posture rules as the trust algorithm takes them."""
+    return TrustRules(
+        max_report_age=options.max_report_age,
+        require_disk_encryption=options.require_disk_encryption,
+        require_screen_lock=options.require_screen_lock,
+    )
 
 
 def _attestation_policy(options: PasskeyOptions) -> AttestationPolicy:

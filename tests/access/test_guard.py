@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -21,7 +21,7 @@ from menshen.policy.compile import compile_policies
 from menshen.policy.model import AppPolicy, Effect, Rule, Subject
 from menshen.sessions.cookies import HTTP_COOKIE
 from menshen.sessions.service import SessionService, SessionTimeouts
-from menshen.store.records import UserRecord
+from menshen.store.records import SessionRecord, UserRecord
 from menshen.store.sql import SqlStore
 from menshen.testing import FixedClock
 
@@ -305,7 +305,9 @@ class _Live:
     def risk(self, tenant_id: str, user_id: str) -> float:
         return self.scores.get(user_id, 0.0)
 
-    def device(self, tenant_id: str, session_id: str) -> None:
+    def device(
+        self, tenant_id: str, session: SessionRecord, head: RequestHead, now: datetime
+    ) -> None:
         return None
 
 

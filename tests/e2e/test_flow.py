@@ -98,9 +98,9 @@ def test_user_revokes_another_of_their_sessions(running: RunningStack) -> None:
         sign_in(running, phone, "bob", target="/wiki/")
         assert phone.get("/wiki/").status_code == 200
         phone_token = phone.cookies[HTTP_COOKIE]
-        home = laptop.get("/.menshen/")
+        home = laptop.get("/.menshen/sessions")
         target = _session_of(running, phone_token)
-        assert f'value="{target}"' in home.text  # the account page lists the phone
+        assert f'value="{target}"' in home.text  # the sessions page lists the phone
         csrf = form_fields(home.text.split('action="/.menshen/sessions/revoke"', 1)[1])["csrf"]
         done = laptop.post("/.menshen/sessions/revoke", data={"csrf": csrf, "session": target})
         assert done.status_code == 302

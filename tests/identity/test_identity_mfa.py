@@ -280,6 +280,8 @@ class _View:
         self.policy_candidate = real.policy_candidate
         self.webauthn = real.webauthn
         self.devices = real.devices
+        self.device_enrolments = real.device_enrolments
+        self.federated_sessions = real.federated_sessions
 
 
 def test_a_replay_is_refused_even_when_another_process_read_before_the_first_use(

@@ -1,8 +1,9 @@
-"""The signed-in user's own pages: who am I, my sessions, sign out (``/.menshen/``)."""
+"""The signed-in user's own pages: who am I (``/.menshen/``), my sessions
+(``/.menshen/sessions``), sign out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from menshen.access.audit import Context, PageAudit
 from menshen.access.csrf import CsrfTokens, same_origin
@@ -19,6 +20,8 @@ from menshen.sessions.service import SessionService
 from menshen.store.records import SessionRecord
 
 PrincipalOf = Callable[[str, str], Subject | None]
+# Signing out a single sign-on session: the provider's end-session URL, or None.
+ProviderLogout = Callable[[Context, SessionRecord], Awaitable[str | None]]
 
 
 class Account:
@@ -35,6 +38,7 @@ class Account:
         audit: PageAudit,
         jwks: Callable[[str], bytes],
         secure_cookies: Callable[[RequestHead], bool],
+        provider_logout: ProviderLogout | None = None,
     ) -> None:
         self._sessions = sessions
         self._find_session = find_session
@@ -46,6 +50,7 @@ class Account:
         self._audit = audit
         self._jwks = jwks
         self._secure = secure_cookies
+        self._provider_logout = provider_logout
 
     def jwks(self, ctx: Context) -> Respond:
         body = self._jwks(ctx.tenant_id)
@@ -62,6 +67,23 @@ class Account:
         subject = self._subject_of(ctx.tenant_id, session.user_id)
         if subject is None:
             return redirect("/.menshen/login")
+        return self._pages.render(
+            "home.html",
+            tenant_id=ctx.tenant_id,
+            title="Your account",
+            username=subject.username,
+            email=subject.email,
+            groups=sorted(subject.groups),
+            mfa=session.mfa_method,
+            session_count=len(self._sessions.sessions_of(ctx.tenant_id, session.user_id)),
+            recent_denials=self._recent_denials(session.id),
+            csrf_logout=self._csrf.token(session.id, "logout"),
+        )
+
+    def sessions_page(self, ctx: Context) -> Verdict:
+        session = self._full_session(ctx)
+        if session is None:
+            return redirect("/.menshen/login")
         rows = [
             {
                 "id": s.id,
@@ -71,22 +93,17 @@ class Account:
                 ),
                 "browser": s.user_agent_family,
                 "ip": s.ip,
+                "device": s.device_id or "unknown",
                 "current": s.id == session.id,
             }
             for s in self._sessions.sessions_of(ctx.tenant_id, session.user_id)
         ]
         return self._pages.render(
-            "home.html",
+            "sessions.html",
             tenant_id=ctx.tenant_id,
-            title="Your account",
-            username=subject.username,
-            email=subject.email,
-            groups=sorted(subject.groups),
-            mfa=session.mfa_method,
+            title="Your sessions",
             sessions=rows,
-            recent_denials=self._recent_denials(session.id),
             csrf_revoke=self._csrf.token(session.id, "revoke"),
-            csrf_logout=self._csrf.token(session.id, "logout"),
         )
 
     def logout_page(self, ctx: Context) -> Verdict:
@@ -109,9 +126,16 @@ class Account:
             return redirect("/.menshen/login")
         if not self._form_ok(ctx, body, session, "logout"):
             return self._expired(ctx)
+        # Single sign-on: forget the provider login, and learn where to end it (RP-Initiated
+        # Logout 1.0); the menshen session is revoked first whatever the provider does.
+        end_at_provider = None
+        if self._provider_logout is not None:
+            end_at_provider = await self._provider_logout(ctx, session)
         await self._sessions.revoke(ctx.tenant_id, session.id, by=session.user_id, reason="logout")
         self._audit.record(ctx, Kind.LOGOUT, Outcome.SUCCESS, session, "user signed out")
         cookie = clear_cookie(cookie_name(ctx.head.scheme), secure=self._secure(ctx.head))
+        if end_at_provider is not None:
+            return redirect(end_at_provider, set_cookies=(cookie,))
         return self._pages.render(
             "message.html",
             tenant_id=ctx.tenant_id,
@@ -147,7 +171,7 @@ class Account:
                 "revoked by its user",
                 target=target.id,
             )
-        return redirect("/.menshen/")
+        return redirect("/.menshen/sessions")
 
     # -- helpers ------------------------------------------------------------------------
     def _full_session(self, ctx: Context) -> SessionRecord | None:

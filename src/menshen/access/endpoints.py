@@ -6,7 +6,12 @@ from collections.abc import Callable
 
 from menshen.access.account import Account
 from menshen.access.audit import Context
+from menshen.access.authenticators import Authenticators
+from menshen.access.device_api import DeviceApi
+from menshen.access.device_pages import DevicePages
 from menshen.access.pages import problem_json
+from menshen.access.passkey_login import PasskeyLoginPages
+from menshen.access.passkey_manage import PasskeyManage
 from menshen.access.passkey_pages import PasskeyPages
 from menshen.access.signin import SignIn
 from menshen.access.sso import SingleSignOn
@@ -23,7 +28,12 @@ class OwnEndpoints:
         signin: SignIn,
         account: Account,
         passkeys: PasskeyPages | None = None,
+        passkey_login: PasskeyLoginPages | None = None,
+        passkey_manage: PasskeyManage | None = None,
+        authenticators: Authenticators | None = None,
         sso: SingleSignOn | None = None,
+        devices: DevicePages | None = None,
+        device_api: DeviceApi | None = None,
     ) -> None:
         self._tenant_for_host = tenant_for_host
         self._routes: dict[tuple[str, str], Route] = {
@@ -35,7 +45,7 @@ class OwnEndpoints:
             ("POST", "/.menshen/mfa/enrol"): signin.enrol_submit,
             ("GET", "/.menshen/"): account.home,
             ("GET", "/.menshen"): account.home,
-            ("GET", "/.menshen/devices"): account.home,
+            ("GET", "/.menshen/sessions"): account.sessions_page,
             ("GET", "/.menshen/logout"): account.logout_page,
             ("POST", "/.menshen/logout"): account.logout_submit,
             ("POST", "/.menshen/sessions/revoke"): account.revoke_submit,
@@ -45,7 +55,6 @@ class OwnEndpoints:
             self._routes.update(
                 {
                     ("GET", "/.menshen/static/passkey.js"): passkeys.script,
-                    ("GET", "/.menshen/passkeys"): passkeys.manage_page,
                     ("POST", "/.menshen/passkey/auth/options"): passkeys.auth_options,
                     ("POST", "/.menshen/passkey/auth/verify"): passkeys.auth_verify,
                     ("POST", "/.menshen/passkey/register/options"): passkeys.register_options,
@@ -53,11 +62,41 @@ class OwnEndpoints:
                 }
             )
 
+        if passkey_login is not None:
+            self._routes[("POST", "/.menshen/passkey/login/options")] = passkey_login.options
+            self._routes[("POST", "/.menshen/passkey/login/verify")] = passkey_login.verify
+        if passkey_manage is not None:
+            self._routes[("GET", "/.menshen/passkeys")] = passkey_manage.page
+            self._routes[("POST", "/.menshen/passkeys/rename")] = passkey_manage.rename
+            self._routes[("POST", "/.menshen/passkeys/remove")] = passkey_manage.remove
+        if authenticators is not None:
+            self._routes[("GET", "/.menshen/authenticators")] = authenticators.page
+            self._routes[("POST", "/.menshen/recovery-codes")] = authenticators.regenerate
+
         if sso is not None:
             self._routes.update(
                 {
                     ("GET", "/.menshen/oidc/start"): sso.start,
                     ("GET", "/.menshen/oidc/callback"): sso.callback,
+                    ("POST", "/.menshen/oidc/discover"): sso.discover,
+                    ("GET", "/.menshen/logged-out"): sso.logged_out,
+                }
+            )
+
+        if devices is not None:
+            self._routes.update(
+                {
+                    ("GET", "/.menshen/devices"): devices.list_page,
+                    ("POST", "/.menshen/devices/code"): devices.code_submit,
+                    ("POST", "/.menshen/devices/rename"): devices.rename_submit,
+                    ("POST", "/.menshen/devices/remove"): devices.remove_submit,
+                }
+            )
+        if device_api is not None:
+            self._routes.update(
+                {
+                    ("POST", "/.menshen/devices/enrol"): device_api.enrol,
+                    ("POST", "/.menshen/devices/posture"): device_api.posture,
                 }
             )
 

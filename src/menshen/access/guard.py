@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from menshen.access.directory import Directory, Principal, Route
 from menshen.access.pages import Pages, problem_json, redirect, wants_html
+from menshen.access.passkey_stepup import step_up_need
 from menshen.access.returnto import ReturnSigner
 from menshen.assertions.mint import AssertionMinter
 from menshen.clock import Clock
@@ -43,20 +44,26 @@ Publish = Callable[[AuditEvent], None]
 class LiveAttributes(Protocol):
     """Attributes that change while a session is open (NIST SP 800-207 §3.3.1, continuous
     evaluation): the subject's risk score from the monitor, the device's trust and posture.
-    Both are read on every request from memory; they must not block."""
+    Both are read on every request from memory; they must not block. ``device`` sees the
+    session and the request head (its verified client certificate, see
+    ``menshen.access.device_trust``)."""
 
     def risk(self, tenant_id: str, user_id: str) -> float: ...
 
-    def device(self, tenant_id: str, session_id: str) -> Device | None: ...
+    def device(
+        self, tenant_id: str, session: SessionRecord, head: RequestHead, now: datetime
+    ) -> Device | None: ...
 
 
 class NoLiveAttributes:
-    """Until monitoring and device trust exist: risk 0, no known device."""
+    """Without monitoring or device trust: risk 0, no known device."""
 
     def risk(self, tenant_id: str, user_id: str) -> float:
         return 0.0
 
-    def device(self, tenant_id: str, session_id: str) -> Device | None:
+    def device(
+        self, tenant_id: str, session: SessionRecord, head: RequestHead, now: datetime
+    ) -> Device | None:
         return None
 
 
@@ -183,7 +190,7 @@ class Guard:
             headers=_HeaderView(head),
             # Continuous evaluation: read at every request, never cached with the session.
             risk=self._live.risk(route.tenant_id, session.user_id),
-            device=self._live.device(route.tenant_id, session.id),
+            device=self._live.device(route.tenant_id, session, head, now),
         )
         if policy is None:
             decision = Decision(Effect.DENY, None, (f"No policy governs app {route.app!r}.",))
@@ -336,18 +343,23 @@ class Guard:
         now: datetime | None = None,
     ) -> Respond:
         self._event(head, route, Kind.ACCESS_STEP_UP, Outcome.STEP_UP, session, reason, now)
+        # Tell the verification page when only a passkey will do (it only shapes the page).
+        need = step_up_need(self._directory.policy(route.tenant_id), route.app, decision)
+        asks = "" if need is None else f"&need={need}"
         if not wants_html(head.header("accept")) or head.method not in ("GET", "HEAD"):
             return problem_json(
                 401,
                 "Step-up required",
                 reason,
                 type_="https://menshen.dev/problems/step-up",
-                login=self._login_link(head, "/.menshen/mfa"),
+                login=self._login_link(head, "/.menshen/mfa") + asks,
             )
         target = "/.menshen/mfa"
-        if principal.mfa_required and not principal.mfa_enrolled:
+        # A session already at MFA level has a factor (perhaps only a passkey): verify with
+        # it again rather than being sent to set up an authenticator app.
+        if principal.mfa_required and not principal.mfa_enrolled and session.auth_level != "mfa":
             target = "/.menshen/mfa/enrol"
-        return redirect(self._login_link(head, target))
+        return redirect(self._login_link(head, target) + asks)
 
     def _unauthenticated(
         self, head: RequestHead, route: Route, problem: str, now: datetime | None = None

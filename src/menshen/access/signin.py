@@ -34,6 +34,9 @@ SessionFinder = Callable[[RequestHead, str], tuple[SessionRecord | None, str]]
 
 GENERIC_LOGIN_ERROR = "The username or password is wrong, or sign-in is paused. Try again later."
 GENERIC_MFA_ERROR = "That code is not valid. Try the current code, or a recovery code."
+# What /.menshen/mfa may be asked for: only a passkey will do (a rule needs phishing-resistant
+# MFA), or a re-verification before a sensitive change.
+MFA_NEEDS = frozenset({"passkey", "reauth"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,7 @@ class SignIn:
         ensure_known: Callable[[str, str], Awaitable[None]],
         has_passkey: Callable[[str, str], bool] | None = None,
         sso_links: Callable[[str, str], list[tuple[str, str]]] | None = None,
+        sso_by_email: Callable[[str], bool] | None = None,
     ) -> None:
         self._identities = identities
         self._sessions = sessions
@@ -76,6 +80,7 @@ class SignIn:
         self._ensure_known = ensure_known
         self._has_passkey = has_passkey
         self._sso_links = sso_links
+        self._sso_by_email = sso_by_email
 
     # -- return target ------------------------------------------------------------------
     def return_target(self, head: RequestHead, rd: str | None, sig: str | None) -> str | None:
@@ -112,6 +117,13 @@ class SignIn:
             cookies = (set_cookie(name, binding, secure=self._secure(ctx.head), max_age=3600),)
         return self._login_form(ctx, rd, binding, cookies=cookies)
 
+    def login_form(
+        self, ctx: Context, rd: str, binding: str, *, error: str | None = None
+    ) -> Respond:
+        """The sign-in page for a browser whose pre-session ``binding`` is known, with an
+        ``error`` (single sign-on by email domain sends users back here)."""
+        return self._login_form(ctx, rd, binding, error=error)
+
     def _login_form(
         self,
         ctx: Context,
@@ -135,6 +147,9 @@ class SignIn:
             error=error,
             username=username,
             providers=[] if self._sso_links is None else self._sso_links(ctx.tenant_id, rd),
+            sso_by_email=self._sso_by_email is not None and self._sso_by_email(ctx.tenant_id),
+            scripts=self._has_passkey is not None,
+            passkey_login=self._has_passkey is not None,
         )
 
     def login_submit(self, ctx: Context) -> Verdict:
@@ -200,28 +215,42 @@ class SignIn:
 
     # -- /.menshen/mfa ------------------------------------------------------------------
     def mfa_page(self, ctx: Context) -> Verdict:
-        found = self._second_factor_session(ctx, dict(parse_qsl(ctx.head.query)))
+        query = dict(parse_qsl(ctx.head.query))
+        found = self._second_factor_session(ctx, query)
         if isinstance(found, Respond):
             return found
         session, rd = found
-        return Handle(lambda head, body: self._mfa_form(ctx, session, rd))
+        # ``need`` (from the guard's step-up link, or a self-service page) only shapes the
+        # page; the guard still judges whatever factor the session ends up with.
+        need = query.get("need") if query.get("need") in MFA_NEEDS else None
+        return Handle(lambda head, body: self._mfa_form(ctx, session, rd, need=need))
 
     async def _mfa_form(
-        self, ctx: Context, session: SessionRecord, rd: str, error: str | None = None
+        self,
+        ctx: Context,
+        session: SessionRecord,
+        rd: str,
+        error: str | None = None,
+        *,
+        need: str | None = None,
     ) -> Respond:
         identity = self._identities(ctx.tenant_id)
-        if not await asyncio.to_thread(identity.has_totp, session.user_id):
-            return redirect(self._link("/.menshen/mfa/enrol", rd))
-        reason = "Your access needs a fresh second factor." if session.auth_level == "mfa" else None
+        has_totp = await asyncio.to_thread(identity.has_totp, session.user_id)
         passkey = self._has_passkey is not None and await asyncio.to_thread(
             self._has_passkey, ctx.tenant_id, session.user_id
         )
+        if not has_totp and not passkey and need != "passkey":
+            return redirect(self._link("/.menshen/mfa/enrol", rd))
+        reason = "Your access needs a fresh second factor." if session.auth_level == "mfa" else None
         return self._pages.render(
             "mfa.html",
             tenant_id=ctx.tenant_id,
             status=401 if error else 200,
             scripts=passkey,
             title="Two-step verification",
+            need=need,
+            codes=has_totp and need != "passkey",
+            add_passkey=self._link("/.menshen/passkeys", rd),
             passkey=passkey,
             csrf_passkey=self._csrf.token(session.id, "passkey") if passkey else "",
             csrf=self._csrf.token(session.id, "mfa"),

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from menshen.app import Platform
+from menshen.cli.agent import agent_app
 from menshen.cli.context import (
     Options,
     audit_admin_change,
@@ -19,6 +20,7 @@ from menshen.cli.context import (
     fail,
     opened,
 )
+from menshen.cli.devices import device_app
 from menshen.cli.policy import policy_app
 from menshen.cli.policy_rollout import AuthorOpt, MessageOpt, author_of
 from menshen.errors import MenshenError, NotFound
@@ -43,6 +45,8 @@ app.add_typer(session_app, name="session")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(device_app, name="device")
+app.add_typer(agent_app, name="agent")
 # policy command modules (each registers its commands on policy_app):
 import menshen.cli.policy_rollout as _policy_rollout  # noqa: F401, E402
 import menshen.cli.policy_tools  # noqa: F401, E402

@@ -54,6 +54,8 @@ async def _demo(data_dir: Path, port: int, tls_port: int) -> None:
         f"  Team wiki         {stack.http_url}/wiki/         (everyone)",
         f"  Your account      {stack.http_url}/.menshen/",
         f"  HTTPS             {stack.https_url}/wiki/  (self-signed certificate)",
+        f"  Your devices      {stack.https_url}/.menshen/devices  (enrol with `menshen agent"
+        " enrol`, see README step 5)",
         "",
         f"Passwords and TOTP secrets: {stack.credentials_path}",
         "Users: alice (finance-ops, MFA), bob (contractor, wiki only), admin (admins, MFA).",

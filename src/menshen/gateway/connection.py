@@ -23,6 +23,7 @@ from menshen.gateway.contract import Respond
 from menshen.gateway.http1 import Rejected, render_response
 from menshen.gateway.problem import status_problem
 from menshen.gateway.request import Incoming, build_head
+from menshen.gateway.tls import peer_serial
 from menshen.gateway.verdicts import dispatch
 from menshen.gateway.websocket import WebSocketTunnel
 
@@ -55,6 +56,7 @@ class ClientConnection(asyncio.Protocol):
         self.transport: asyncio.Transport = None  # type: ignore[assignment]
         self.peer_ip = ""
         self.peer_trusted = False
+        self.client_cert_serial: str | None = None
         self.tunnel: WebSocketTunnel | None = None
         self._parser = httptools.HttpRequestParser(self)
         self._max_head = server.limits.max_header_bytes
@@ -84,6 +86,9 @@ class ClientConnection(asyncio.Protocol):
         if self.peer_ip.startswith("::ffff:") and "." in self.peer_ip:
             self.peer_ip = self.peer_ip[7:]
         self.peer_trusted = self.server.trusted.contains(self.peer_ip)
+        if self.server.client_certificates:
+            # Performance: the handshake is over; the certificate is read once per connection.
+            self.client_cert_serial = peer_serial(transport.get_extra_info("peercert"))
         sock = transport.get_extra_info("socket")
         if sock is not None:
             with contextlib.suppress(OSError):

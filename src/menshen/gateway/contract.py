@@ -42,6 +42,9 @@ class RequestHead:
     client_ip: str  # effective client address (X-Forwarded-For only from trusted proxies)
     peer_ip: str  # the TCP peer
     is_websocket: bool = False
+    # The serial (lower-case hex) of the client certificate the TLS handshake verified
+    # against a device CA, read once per connection; None without one.
+    client_cert_serial: str | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of a header (``name`` lower-case), or None."""

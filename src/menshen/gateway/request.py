@@ -117,5 +117,6 @@ def build_head(conn: ClientConnection, msg: Incoming) -> tuple[RequestHead, Requ
         client_ip=client_ip,
         peer_ip=peer,
         is_websocket=is_websocket,
+        client_cert_serial=conn.client_cert_serial,
     )
     return head, info

@@ -79,6 +79,8 @@ class GatewayServer:
         self.clock = clock
         self.tls = tls
         self.scheme: Literal["http", "https"] = "https" if tls is not None else scheme
+        # Whether clients may present device certificates (see ``tls.server_context``).
+        self.client_certificates = tls is not None and tls.verify_mode != ssl.CERT_NONE
         self.trusted = TrustedProxies(limits.trusted_proxies)
         self.tunnels = TunnelRegistry()
         self.connections: set[ClientConnection] = set()

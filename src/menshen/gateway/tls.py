@@ -3,6 +3,13 @@
 ``server_context`` accepts TLS 1.2 and 1.3 only, forward-secret AEAD suites for 1.2, and
 advertises ALPN ``http/1.1`` (RFC 7301). ``generate_self_signed`` makes an EC P-256
 certificate with subject alternative names for the demo.
+
+Device certificates (RFC 8446 §4.3.2 CertificateRequest, §4.4.2): given the device CAs, the
+listener asks every client for a certificate but does not require one (``CERT_OPTIONAL``), so
+a browser without one connects as before. A certificate that is presented is verified by
+OpenSSL against those CAs during the handshake (one that no device CA issued ends the
+handshake); the connection then reads its serial once (``peer_serial``) and the guard maps
+it to a device. CAs added later (``trust_client_authorities``) count from the next handshake.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import datetime as dt
 import ipaddress
 import os
 import ssl
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography import x509
@@ -18,7 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-__all__ = ["generate_self_signed", "server_context"]
+__all__ = ["generate_self_signed", "peer_serial", "server_context", "trust_client_authorities"]
 
 _TLS12_CIPHERS = ":".join(
     [
@@ -32,8 +40,17 @@ _TLS12_CIPHERS = ":".join(
 )
 
 
-def server_context(cert_file: str | Path, key_file: str | Path) -> ssl.SSLContext:
-    """A server-side context: TLS >= 1.2, sane ciphers, ALPN http/1.1, no compression."""
+def server_context(
+    cert_file: str | Path,
+    key_file: str | Path,
+    *,
+    client_authorities: Iterable[str] | None = None,
+) -> ssl.SSLContext:
+    """A server-side context: TLS >= 1.2, sane ciphers, ALPN http/1.1, no compression.
+
+    With ``client_authorities`` (PEM CA certificates, possibly none yet) clients are asked
+    for an optional certificate issued by one of them.
+    """
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.set_ciphers(_TLS12_CIPHERS)
@@ -41,7 +58,27 @@ def server_context(cert_file: str | Path, key_file: str | Path) -> ssl.SSLContex
     context.options |= ssl.OP_NO_RENEGOTIATION
     context.set_alpn_protocols(["http/1.1"])
     context.load_cert_chain(str(cert_file), str(key_file))
+    if client_authorities is not None:
+        context.verify_mode = ssl.CERT_OPTIONAL
+        trust_client_authorities(context, client_authorities)
     return context
+
+
+def trust_client_authorities(context: ssl.SSLContext, pems: Iterable[str]) -> None:
+    """Accept client certificates issued by these CAs from the next handshake on."""
+    for pem in pems:
+        context.load_verify_locations(cadata=pem)
+
+
+def peer_serial(peercert: object) -> str | None:
+    """The serial (lower-case hex, no leading zeros) of a verified client certificate, from
+    ``SSLObject.getpeercert()``; None when the client presented none."""
+    if not isinstance(peercert, dict):
+        return None
+    serial = peercert.get("serialNumber")
+    if not isinstance(serial, str) or not serial:
+        return None
+    return serial.lower().lstrip("0") or "0"
 
 
 def generate_self_signed(

@@ -7,6 +7,10 @@ made by other processes (the CLI, another replica).
 
 A revoked session is removed from memory before ``revoke`` returns, so the very next
 request on it is refused; listeners (WebSocket tunnels, the assertion cache) are told too.
+
+A session is bound to the enrolled device it is first seen from (``bind_device``: in memory
+at once, written in batches like last-seen times); revoking the device (``revoke_device``)
+ends every session bound to it (NIST SP 800-207 §2.1 tenet 5).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class SessionService:
         self._token_of: dict[str, tuple[str, str]] = {}
         self._last_seen: dict[str, datetime] = {}
         self._dirty: set[str] = set()
+        self._device_bindings: dict[str, str] = {}
         self._listeners: list[RevocationListener] = []
         self._idle_limits: dict[int, timedelta] = {}
         self._revocations_seen_at = clock.now()
@@ -190,6 +195,40 @@ class SessionService:
             self._notify(replace(record, revoked_at=now, revoked_by=by, revoke_reason=reason))
         return len(set(ids) | {r.id for r in mine})
 
+    def bind_device(self, session: SessionRecord, device_id: str) -> SessionRecord:
+        """Bind a live, unbound session to ``device_id`` (the store learns it with the next
+        ``take_device_bindings`` batch); a bound or unknown session is returned unchanged."""
+        current = self.get(session.id)
+        if current is None or current.device_id is not None:
+            return current or session
+        bound = replace(current, device_id=device_id)
+        self._by_token[(bound.tenant_id, bound.token_hash)] = bound
+        self._device_bindings[bound.id] = device_id
+        return bound
+
+    async def revoke_device(self, tenant_id: str, device_id: str, *, by: str, reason: str) -> int:
+        """End every session bound to ``device_id`` (here and in the store); how many."""
+        now = self._clock.now()
+        mine = [
+            r
+            for r in self._by_token.values()
+            if r.tenant_id == tenant_id and r.device_id == device_id
+        ]
+        for record in mine:
+            self._forget(record.id)
+        repo = self._store.tenant(tenant_id).sessions
+
+        def write() -> list[str]:
+            # Bindings still waiting for their batch must reach the store first, or the
+            # sessions they name would not be found by another replica's revocation.
+            repo.bind_devices({r.id: device_id for r in mine})
+            return repo.revoke_for_device(device_id, at=now, by=by, reason=reason)
+
+        ids = await asyncio.to_thread(write)
+        for record in mine:
+            self._notify(replace(record, revoked_at=now, revoked_by=by, revoke_reason=reason))
+        return len(set(ids) | {r.id for r in mine})
+
     def sessions_of(self, tenant_id: str, user_id: str) -> list[SessionRecord]:
         return sorted(
             (
@@ -222,6 +261,22 @@ class SessionService:
         """Write a ``take_last_seen`` batch (blocking; run in a thread)."""
         for tenant_id, seen_map in by_tenant.items():
             self._store.tenant(tenant_id).sessions.touch_many(seen_map)
+        return sum(len(m) for m in by_tenant.values())
+
+    def take_device_bindings(self) -> dict[str, dict[str, str]]:
+        """Device bindings made since the previous call, by tenant (on the event loop)."""
+        pending, self._device_bindings = self._device_bindings, {}
+        by_tenant: dict[str, dict[str, str]] = {}
+        for session_id, device_id in pending.items():
+            record = self.get(session_id)
+            if record is not None:
+                by_tenant.setdefault(record.tenant_id, {})[session_id] = device_id
+        return by_tenant
+
+    def write_device_bindings(self, by_tenant: dict[str, dict[str, str]]) -> int:
+        """Write a ``take_device_bindings`` batch (blocking; run in a thread)."""
+        for tenant_id, bindings in by_tenant.items():
+            self._store.tenant(tenant_id).sessions.bind_devices(bindings)
         return sum(len(m) for m in by_tenant.values())
 
     def flush_last_seen(self) -> int:
@@ -260,6 +315,7 @@ class SessionService:
             self._by_token.pop(key, None)
         self._last_seen.pop(session_id, None)
         self._dirty.discard(session_id)
+        self._device_bindings.pop(session_id, None)
 
     def _notify(self, record: SessionRecord) -> None:
         for listener in self._listeners:

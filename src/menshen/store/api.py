@@ -18,7 +18,9 @@ from menshen.store.records import (
     AuditRecord,
     ConfigObjectRecord,
     DeviceAuthorityRecord,
+    DeviceEnrolmentRecord,
     DeviceRecord,
+    FederatedSessionRecord,
     GroupRecord,
     RecoveryCodeRecord,
     SessionRecord,
@@ -104,6 +106,10 @@ class SessionRepository(Protocol):
     def touch_many(self, last_seen: dict[str, datetime]) -> None: ...  # session id -> last seen
     def revoke(self, session_id: str, *, at: datetime, by: str, reason: str) -> bool: ...
     def revoke_for_user(self, user_id: str, *, at: datetime, by: str, reason: str) -> list[str]: ...
+    def bind_devices(self, devices: dict[str, str]) -> None: ...  # session id -> device id, once
+    def revoke_for_device(
+        self, device_id: str, *, at: datetime, by: str, reason: str
+    ) -> list[str]: ...
     def revoked_since(self, since: datetime) -> Sequence[SessionRecord]: ...
 
 
@@ -198,8 +204,50 @@ class DeviceRepository(Protocol):
         ...
 
     def revoke(self, device_id: str, *, at: datetime, by: str, reason: str) -> bool: ...
+    def rename(self, device_id: str, name: str) -> bool: ...  # False if absent or revoked
     def authority(self) -> DeviceAuthorityRecord | None: ...
     def add_authority(self, record: DeviceAuthorityRecord) -> bool: ...  # False if one exists
+
+
+class DeviceEnrolmentRepository(Protocol):
+    def add(self, record: DeviceEnrolmentRecord) -> None: ...  # Conflict on a duplicate hash
+    def get(self, code_hash: str) -> DeviceEnrolmentRecord | None: ...
+    def redeem(self, code_hash: str, *, at: datetime, device_id: str) -> bool:
+        """Atomically spend an unused code that is unexpired at ``at``; False otherwise."""
+        ...
+
+    def purge(self, before: datetime) -> int: ...  # delete codes expired before ``before``
+
+
+class FederatedSessionRepository(Protocol):
+    """Sessions opened through single sign-on (``menshen.store.federated``)."""
+
+    def add(self, record: FederatedSessionRecord) -> None: ...  # Conflict if the session has one
+    def get(self, session_id: str) -> FederatedSessionRecord | None: ...
+    def due(self, now: datetime, limit: int) -> Sequence[FederatedSessionRecord]:
+        """Due records of live sessions (not revoked, not expired), longest overdue first."""
+        ...
+
+    def ended(self, now: datetime, limit: int) -> Sequence[FederatedSessionRecord]:
+        """Records whose session was revoked (or rotated) or is past its absolute expiry."""
+        ...
+
+    def claim(self, session_id: str, *, expected_next_check_at: datetime, until: datetime) -> bool:
+        """Compare-and-set ``next_check_at`` (one re-check at a time across replicas)."""
+        ...
+
+    def checked(
+        self,
+        session_id: str,
+        *,
+        expected_next_check_at: datetime,
+        refresh_token_sealed: bytes | None,
+        id_token_sealed: bytes | None,
+        checked_at: datetime,
+        next_check_at: datetime,
+    ) -> bool: ...  # False if the claim no longer holds
+    def replace(self, old_session_id: str, record: FederatedSessionRecord) -> bool: ...
+    def delete(self, session_id: str) -> bool: ...
 
 
 class TenantStore(Protocol):
@@ -231,6 +279,10 @@ class TenantStore(Protocol):
     def webauthn(self) -> WebAuthnCredentialRepository: ...
     @property
     def devices(self) -> DeviceRepository: ...
+    @property
+    def device_enrolments(self) -> DeviceEnrolmentRepository: ...
+    @property
+    def federated_sessions(self) -> FederatedSessionRepository: ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """Calls made inside the block commit together or not at all."""

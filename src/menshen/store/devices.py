@@ -94,6 +94,12 @@ class SqlDeviceRepository:
         with self._scope.changing() as conn:
             return conn.execute(stmt).rowcount == 1
 
+    def rename(self, device_id: str, name: str) -> bool:
+        """Give a live device a new name; False if absent or revoked."""
+        stmt = update(_table).where(*self._live(device_id)).values(name=name)
+        with self._scope.changing() as conn:
+            return conn.execute(stmt).rowcount == 1
+
     def authority(self) -> DeviceAuthorityRecord | None:
         """The tenant's device CA, if it has one yet."""
         query = select(device_authorities).where(self._scope.where(device_authorities))

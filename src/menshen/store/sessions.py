@@ -3,6 +3,8 @@
 Only the hash of the cookie token is stored and looked up. Revocation is a conditional
 UPDATE (``revoked_at IS NULL``), so a session is revoked once and a rotation (NIST SP
 800-63B §7.1: new session secret on re-authentication) cannot race a second rotation.
+A session is bound to the enrolled device it is first used from (``device_id``, set once),
+so revoking the device ends the sessions bound to it (NIST SP 800-207 §2.1 tenet 5).
 """
 
 from __future__ import annotations
@@ -109,6 +111,41 @@ class SqlSessionRepository:
         ]
         with self._scope.db.write() as conn:
             conn.execute(stmt, params)
+
+    def bind_devices(self, devices: dict[str, str]) -> None:
+        """Record the device each session was first used from (session id -> device id);
+        a session bound already keeps its device, unknown ids are skipped."""
+        if not devices:
+            return
+        stmt = (
+            update(sessions)
+            .where(
+                self._scope.where(sessions),
+                sessions.c.id == bindparam("b_id"),
+                sessions.c.device_id.is_(None),
+            )
+            .values(device_id=bindparam("b_device"))
+        )
+        params: list[dict[str, Any]] = [
+            {"b_id": sid, "b_device": device} for sid, device in sorted(devices.items())
+        ]
+        with self._scope.db.write() as conn:
+            conn.execute(stmt, params)
+
+    def revoke_for_device(self, device_id: str, *, at: datetime, by: str, reason: str) -> list[str]:
+        """Revoke every live session bound to the device; the ids this call revoked."""
+        stmt = (
+            update(sessions)
+            .where(
+                self._scope.where(sessions),
+                sessions.c.device_id == device_id,
+                sessions.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=at, revoked_by=by, revoke_reason=reason)
+            .returning(sessions.c.id)
+        )
+        with self._scope.db.write() as conn:
+            return sorted(conn.execute(stmt).scalars())
 
     def revoke(self, session_id: str, *, at: datetime, by: str, reason: str) -> bool:
         """Revoke one session; False if it does not exist or was revoked already."""

@@ -17,6 +17,8 @@ from menshen.store.config_objects import SqlConfigRepository
 from menshen.store.credentials import SqlCredentialRepository, SqlThrottleRepository
 from menshen.store.db import Database
 from menshen.store.devices import SqlDeviceRepository
+from menshen.store.enrolments import SqlDeviceEnrolmentRepository
+from menshen.store.federated import SqlFederatedSessionRepository
 from menshen.store.keys import SqlKeyRepository
 from menshen.store.migrate import migrate
 from menshen.store.policy_versions import (
@@ -39,7 +41,9 @@ class SqlTenantStore:
         "audit",
         "config",
         "credentials",
+        "device_enrolments",
         "devices",
+        "federated_sessions",
         "groups",
         "keys",
         "policy_candidate",
@@ -67,6 +71,8 @@ class SqlTenantStore:
         self.policy_candidate = SqlPolicyCandidateRepository(scope)
         self.webauthn = SqlWebAuthnCredentialRepository(scope)
         self.devices = SqlDeviceRepository(scope)
+        self.device_enrolments = SqlDeviceEnrolmentRepository(scope)
+        self.federated_sessions = SqlFederatedSessionRepository(scope)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group several repository calls into one transaction (all or nothing)."""

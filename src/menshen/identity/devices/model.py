@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Final
 
 from menshen.errors import AuthenticationFailed, InvalidInput
 from menshen.policy.conditions import TRUST_LEVELS
@@ -16,6 +17,7 @@ from menshen.store.records import DeviceRecord
 
 __all__ = [
     "APPROVABLE_TRUST",
+    "DeviceEvents",
     "DeviceFailed",
     "Enrolment",
     "PostureReport",
@@ -28,6 +30,19 @@ APPROVABLE_TRUST = ("registered", "managed", "compliant")
 """What an admin may vouch for; ``unknown`` is what no one vouches for."""
 
 MAX_DEVICE_NAME = 64
+
+
+class DeviceEvents:
+    """Audit event kinds of device trust (outcome ``success`` or ``failure``)."""
+
+    CODE_ISSUED: Final = "device.code_issued"
+    ENROLLED: Final = "device.enrolled"
+    ENROL_REFUSED: Final = "device.enrol_refused"
+    APPROVED: Final = "device.approved"
+    POSTURE_ACCEPTED: Final = "device.posture_accepted"
+    POSTURE_REFUSED: Final = "device.posture_refused"
+    RENAMED: Final = "device.renamed"
+    REVOKED: Final = "device.revoked"
 
 
 class DeviceFailed(AuthenticationFailed):

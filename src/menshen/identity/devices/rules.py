@@ -15,9 +15,12 @@ from typing import Any
 
 from menshen.identity.devices.model import TrustRules
 from menshen.policy.conditions import TRUST_LEVELS
+from menshen.policy.model import Device
 from menshen.store.records import DeviceRecord
 
-__all__ = ["trust_level"]
+__all__ = ["policy_device", "trust_changes_at", "trust_level"]
+
+PostureValue = str | int | float | bool
 
 
 def trust_level(device: DeviceRecord, rules: TrustRules, now: datetime) -> str:
@@ -47,3 +50,24 @@ def _protected(posture: Mapping[str, Any], rules: TrustRules) -> bool:
     if rules.require_disk_encryption and posture.get("diskEncrypted") is not True:
         return False
     return not (rules.require_screen_lock and posture.get("screenLock") is not True)
+
+
+def policy_device(device: DeviceRecord, rules: TrustRules, now: datetime) -> Device:
+    """``device`` as the policy sees it at ``now``: its trust and its reported posture
+    (plain values only; ``reportedAt`` in seconds since the epoch)."""
+    posture: dict[str, PostureValue] = {
+        key: value
+        for key, value in device.posture.items()
+        if isinstance(value, str | int | float | bool)
+    }
+    if device.posture_reported_at is not None:
+        posture["reportedAt"] = int(device.posture_reported_at.timestamp())
+    return Device(id=device.id, trust=trust_level(device, rules, now), posture=posture)
+
+
+def trust_changes_at(device: DeviceRecord, rules: TrustRules) -> datetime | None:
+    """The moment ``trust_level`` may next give another answer for an unchanged record
+    (its last report grows too old), or None if time alone never changes it."""
+    if device.revoked_at is not None or device.posture_reported_at is None:
+        return None
+    return device.posture_reported_at + rules.max_report_age

@@ -5,8 +5,10 @@ one, which the tenant's CA (``ca.py``) answers with a client certificate naming 
 user and device. The device starts ``registered``; an admin may vouch for more (``approve``),
 and posture reports signed with the device's key (``posture.py``) keep an approved device at
 that level while they are recent and show the required protections (``rules.py``).
-A device's credential works only for the user who enrolled it. Revoking a device is final;
-the caller then ends the sessions bound to it. Every refusal is a ``DeviceFailed`` whose
+A device's credential works only for the user who enrolled it. The device agent enrols
+with a single-use code the user got from the devices page (``codes.py``), redeemed in the
+same transaction that stores the device. Revoking a device is final; the caller then ends
+the sessions bound to it. Every refusal is a ``DeviceFailed`` whose
 ``reason_for_audit`` goes to the audit log; bad admin input is ``InvalidInput``.
 """
 
@@ -14,13 +16,15 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from menshen.clock import Clock
 from menshen.crypto import RandomBytes, SecretBox
 from menshen.errors import InvalidInput
 from menshen.identity.devices import ca
+from menshen.identity.devices.codes import code_hash, new_code, normalise_code
 from menshen.identity.devices.model import (
     DeviceFailed,
     Enrolment,
@@ -30,15 +34,23 @@ from menshen.identity.devices.model import (
     validate_trust,
 )
 from menshen.identity.devices.posture import verify_posture_report
-from menshen.identity.devices.rules import trust_level
+from menshen.identity.devices.rules import policy_device
 from menshen.jwk import public_jwk, public_key_from_jwk
 from menshen.policy.model import Device
 from menshen.store.api import TenantStore
-from menshen.store.records import DeviceAuthorityRecord, DeviceRecord
+from menshen.store.records import DeviceAuthorityRecord, DeviceEnrolmentRecord, DeviceRecord
 
-__all__ = ["DeviceService"]
+__all__ = ["DeviceService", "IssuedCode"]
 
-PostureValue = str | int | float | bool
+CODE_RETENTION = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCode:
+    """An enrolment code as shown to its user once; the store keeps only its hash."""
+
+    code: str
+    expires_at: datetime
 
 
 class DeviceService:
@@ -52,6 +64,7 @@ class DeviceService:
         *,
         rules: TrustRules | None = None,
         certificate_lifetime: timedelta = timedelta(days=365),
+        code_lifetime: timedelta = timedelta(minutes=10),
         random_bytes: RandomBytes = secrets.token_bytes,
     ) -> None:
         self._store = tenant_store
@@ -59,6 +72,7 @@ class DeviceService:
         self._box = box
         self._rules = rules or TrustRules()
         self._lifetime = certificate_lifetime
+        self._code_lifetime = code_lifetime
         self._random = random_bytes
 
     def enrol(
@@ -120,6 +134,71 @@ class DeviceService:
         )
         self._store.devices.add(record)
         return Enrolment(device=record, certificate_pem=certificate_pem)
+
+    @property
+    def rules(self) -> TrustRules:
+        return self._rules
+
+    def issue_code(self, user_id: str) -> IssuedCode:
+        """A single-use enrolment code for ``user_id``, valid for the code lifetime."""
+        now = self._clock.now()
+        code = new_code(self._random)
+        normalised = normalise_code(code)
+        assert normalised is not None  # new_code writes only what normalise_code reads
+        expires_at = now + self._code_lifetime
+        # Spent and expired codes are kept a day for the audit trail, then dropped here.
+        self._store.device_enrolments.purge(now - CODE_RETENTION)
+        self._store.device_enrolments.add(
+            DeviceEnrolmentRecord(
+                tenant_id=self._store.tenant_id,
+                code_hash=code_hash(normalised),
+                user_id=user_id,
+                created_at=now,
+                expires_at=expires_at,
+            )
+        )
+        return IssuedCode(code=code, expires_at=expires_at)
+
+    def enrol_with_code(self, code: str, name: str, csr_pem: str) -> Enrolment:
+        """Enrol a device for the user ``code`` was issued to, spending the code.
+
+        DeviceFailed (``malformed_code``, ``unknown_code``, ``code_reused``,
+        ``code_expired``, ``unknown_user``) or InvalidInput (a bad name or CSR); either
+        way nothing is stored and an unspent code stays unspent.
+        """
+        normalised = normalise_code(code)
+        if normalised is None:
+            raise DeviceFailed("malformed_code")
+        hashed = code_hash(normalised)
+        codes = self._store.device_enrolments
+        with self._store.transaction():
+            record = codes.get(hashed)
+            now = self._clock.now()
+            if record is None:
+                raise DeviceFailed("unknown_code")
+            if record.used_at is not None:
+                raise DeviceFailed("code_reused")
+            if record.expires_at <= now:
+                raise DeviceFailed("code_expired")
+            enrolment = self.enrol(record.user_id, name, csr_pem=csr_pem)
+            if not codes.redeem(hashed, at=now, device_id=enrolment.device.id):
+                raise DeviceFailed("code_reused")  # another agent spent it meanwhile
+        return enrolment
+
+    def rename(self, user_id: str, device_id: str, name: str) -> DeviceRecord:
+        """Rename one of ``user_id``'s live devices; DeviceFailed if it is not theirs."""
+        name = validate_device_name(name)
+        device = self._live(device_id)
+        self._owned(user_id, device)
+        if not self._store.devices.rename(device_id, name):
+            raise DeviceFailed("revoked")
+        return self._record(device_id)
+
+    def remove(self, user_id: str, device_id: str) -> RevokedDevice:
+        """``user_id`` revokes one of their own devices; DeviceFailed if it is not theirs."""
+        device = self._live(device_id)
+        self._owned(user_id, device)
+        return self.revoke(device_id, by=user_id, reason="removed by its user")
 
     def approve(self, device_id: str, *, by: str, trust: str = "managed") -> DeviceRecord:
         """An admin vouches for ``device_id`` up to ``trust``; InvalidInput if it is gone."""
@@ -199,23 +278,16 @@ class DeviceService:
         return self._authority().certificate_pem
 
     def _for_user(self, user_id: str, device: DeviceRecord) -> Device:
-        if not secrets.compare_digest(device.user_id.encode(), user_id.encode()):
-            raise DeviceFailed("wrong_user")
+        self._owned(user_id, device)
         return self._policy_device(device)
 
+    @staticmethod
+    def _owned(user_id: str, device: DeviceRecord) -> None:
+        if not secrets.compare_digest(device.user_id.encode(), user_id.encode()):
+            raise DeviceFailed("wrong_user")
+
     def _policy_device(self, device: DeviceRecord) -> Device:
-        posture: dict[str, PostureValue] = {
-            key: value
-            for key, value in device.posture.items()
-            if isinstance(value, str | int | float | bool)
-        }
-        if device.posture_reported_at is not None:
-            posture["reportedAt"] = int(device.posture_reported_at.timestamp())
-        return Device(
-            id=device.id,
-            trust=trust_level(device, self._rules, self._clock.now()),
-            posture=posture,
-        )
+        return policy_device(device, self._rules, self._clock.now())
 
     def _live(self, device_id: str) -> DeviceRecord:
         device = self._store.devices.get(device_id)
