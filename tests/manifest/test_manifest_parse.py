@@ -321,3 +321,11 @@ def test_app_parser_raises_only_config_errors_on_odd_values(field: str, value: o
     except ConfigError as error:
         problem = error
     assert problem is None or problem.line is not None
+
+
+@pytest.mark.parametrize("text", ["\x08", "kind: App\x07\n", "\x00"])
+def test_control_characters_are_a_clear_config_error(text: str) -> None:
+    """A character YAML forbids is a ConfigError naming the file, never a raw reader error."""
+    with pytest.raises(ConfigError) as caught:
+        parse_manifests(text, "firm.yaml")
+    assert "firm.yaml" in str(caught.value)

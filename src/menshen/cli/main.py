@@ -21,8 +21,10 @@ from menshen.cli.context import (
     opened,
 )
 from menshen.cli.devices import device_app
+from menshen.cli.inventory import inventory_app
 from menshen.cli.policy import policy_app
 from menshen.cli.policy_rollout import AuthorOpt, MessageOpt, author_of
+from menshen.cli.segment import segment_app
 from menshen.errors import MenshenError, NotFound
 from menshen.events.export import export_jsonl, verify
 from menshen.manifest.apply import apply_manifests
@@ -45,6 +47,8 @@ app.add_typer(session_app, name="session")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(policy_app, name="policy")
+app.add_typer(inventory_app, name="inventory")
+app.add_typer(segment_app, name="segment")
 app.add_typer(device_app, name="device")
 app.add_typer(agent_app, name="agent")
 # policy command modules (each registers its commands on policy_app):

@@ -111,7 +111,11 @@ def load_documents(text: str, source: str) -> Iterator[tuple[int, Any]]:
 
     Raises ``ConfigError`` naming ``source`` and the line for any YAML problem.
     """
-    loader = _LineLoader(text)
+    try:
+        # The reader checks the whole text for characters YAML forbids when it is built.
+        loader = _LineLoader(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"YAML error: {exc}", source=source) from None
     loader.source = source
     try:
         while loader.check_node():
