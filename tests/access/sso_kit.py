@@ -1,9 +1,11 @@
 """A single sign-on world without sockets: a scripted provider and the real access services.
 
 ``FakeProvider`` answers discovery, JWKS and the token endpoint like an OpenID provider and
-can be told to refuse refreshes (``invalid_grant``) or to be unreachable. ``SsoWorld`` wires
-``SingleSignOn``, the re-check job and logout over a SQLite store with two tenants, a fixed
-clock and captured audit events.
+can be told to refuse refreshes (``invalid_grant``), to be unreachable, to send the RFC 9207
+``iss`` parameter, or to hand out a forged ID token (the attacks of ``test_sso_attacks``).
+``ProviderNetwork`` routes requests to several providers by issuer (mix-up tests).
+``SsoWorld`` wires ``SingleSignOn``, the re-check job, sign-in pages and logout over a SQLite
+store with two tenants, a fixed clock and captured audit events.
 """
 
 from __future__ import annotations
@@ -11,10 +13,14 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+import jwt
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from menshen.access.account import Account
 from menshen.access.audit import Context, PageAudit
@@ -29,6 +35,7 @@ from menshen.access.sso_sessions import FederatedSessions, TokenVault
 from menshen.crypto import SecretBox
 from menshen.events.model import AuditEvent
 from menshen.gateway.contract import Handle, RequestHead, Respond, Verdict
+from menshen.identity import totp
 from menshen.identity.oidc.model import FederationFailed, HttpRequest, HttpResponse
 from menshen.identity.passwords import PasswordHasher, PasswordParams
 from menshen.identity.service import IdentityService
@@ -44,6 +51,7 @@ from tests.identity.oidc import kit
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0"
 HOSTS = {"t1": "apps.one.test", "t2": "apps.two.test"}
 CLIENT_ID = kit.CLIENT_ID
+PENDING = "menshen_oidc"
 
 
 def _seal(plain: bytes) -> bytes:
@@ -54,19 +62,26 @@ def _unseal(sealed: bytes) -> bytes:
     return sealed[2:]
 
 
+IdTokenMaker = Callable[[dict[str, Any]], str]
+
+
 @dataclass
 class FakeProvider:
-    """An OpenID provider at ``issuer`` signing ES256 ID tokens with the kit's key."""
+    """An OpenID provider at ``issuer`` signing ES256 ID tokens with ``key`` (the kit's)."""
 
     clock: FixedClock
     issuer: str = kit.ISSUER
+    key: ec.EllipticCurvePrivateKey = kit.EC_KEY
     refresh: str = "ok"  # ok | refuse | unreachable | error5xx | no-id-token
     issue_refresh_tokens: bool = True
+    iss_param: bool = False  # RFC 9207: advertise and send ``iss`` in the response
     email_domain: str = "corp.test"
     groups: dict[str, list[str]] = field(default_factory=dict)
     codes: dict[str, dict[str, str]] = field(default_factory=dict)
     refresh_tokens: dict[str, str] = field(default_factory=dict)  # token -> subject
     requests: list[HttpRequest] = field(default_factory=list)
+    # Makes the ID token of the next code exchanges from its claims (a forged one), if set.
+    forge_id_token: IdTokenMaker | None = None
 
     def send(self, request: HttpRequest) -> HttpResponse:
         self.requests.append(request)
@@ -81,10 +96,11 @@ class FakeProvider:
                     "end_session_endpoint": f"{self.issuer}/logout",
                     "response_types_supported": ["code"],
                     "code_challenge_methods_supported": ["S256"],
+                    "authorization_response_iss_parameter_supported": self.iss_param,
                 }
             )
         if url == f"{self.issuer}/jwks":
-            return kit.jwks_response(kit.jwk(kit.EC_KEY, "k1"))
+            return kit.jwks_response(kit.jwk(self.key, "k1"))
         if url == f"{self.issuer}/token" and request.form is not None:
             return self._token(dict(request.form))
         return HttpResponse(404, b"{}")
@@ -93,13 +109,25 @@ class FakeProvider:
         """The callback parameters after ``subject`` signs in at the authorization URL."""
         query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
         code = secrets.token_urlsafe(8)
-        self.codes[code] = {"sub": subject, "nonce": query["nonce"]}
-        return {"code": code, "state": query["state"]}
+        self.codes[code] = {
+            "sub": subject,
+            "nonce": query["nonce"],
+            "redirect_uri": query["redirect_uri"],
+        }
+        answer = {"code": code, "state": query["state"]}
+        if self.iss_param:
+            answer["iss"] = self.issuer
+        return answer
+
+    def token_requests(self) -> int:
+        """How many requests reached the token endpoint."""
+        return sum(1 for r in self.requests if r.url == f"{self.issuer}/token")
 
     def _token(self, form: dict[str, str]) -> HttpResponse:
         if form.get("grant_type") == "authorization_code":
             grant = self.codes.pop(form.get("code", ""), None)
-            if grant is None:
+            # RFC 6749 §4.1.3: single use, and the redirect URI of the authorization request.
+            if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
                 return self._json({"error": "invalid_grant"}, 400)
             return self._tokens(grant["sub"], grant["nonce"], with_id_token=True)
         if self.refresh == "unreachable":
@@ -122,7 +150,12 @@ class FakeProvider:
                 email=f"{subject}@{self.email_domain}",
                 groups=self.groups.get(subject, []),
             )
-            body["id_token"] = kit.sign(claims, alg="ES256")
+            if nonce is not None and self.forge_id_token is not None:
+                body["id_token"] = self.forge_id_token(claims)
+            else:
+                body["id_token"] = jwt.encode(
+                    claims, self.key, algorithm="ES256", headers={"kid": "k1"}
+                )
         if self.issue_refresh_tokens:
             token = secrets.token_urlsafe(12)
             self.refresh_tokens[token] = subject
@@ -132,6 +165,23 @@ class FakeProvider:
     @staticmethod
     def _json(body: dict[str, Any], status: int = 200) -> HttpResponse:
         return HttpResponse(status, json.dumps(body).encode())
+
+
+class ProviderNetwork:
+    """The providers reachable from menshen, each answering under its issuer URL."""
+
+    def __init__(self, *providers: FakeProvider) -> None:
+        self.providers = {p.issuer: p for p in providers}
+
+    def add(self, provider: FakeProvider) -> FakeProvider:
+        self.providers[provider.issuer] = provider
+        return provider
+
+    def send(self, request: HttpRequest) -> HttpResponse:
+        for issuer, provider in self.providers.items():
+            if request.url.startswith(f"{issuer}/"):
+                return provider.send(request)
+        return HttpResponse(404, b"{}")
 
 
 def provider_settings(name: str = "corp", **changes: Any) -> IdentityProviderSettings:
@@ -160,6 +210,7 @@ class SsoWorld:
         self.clock = FixedClock()
         store.add_tenant(TenantRecord("t2", "Two", self.clock.now()))
         self.idp = FakeProvider(self.clock)
+        self.network = ProviderNetwork(self.idp)
         self.events: list[AuditEvent] = []
         self.sessions = SessionService(store, self.clock, SessionTimeouts())
         self._hasher = PasswordHasher(PasswordParams(memory_kib=64, time_cost=1))
@@ -169,10 +220,11 @@ class SsoWorld:
         by_tenant: dict[str, list[IdentityProviderSettings]] = {}
         for p in providers or (provider_settings(),):
             by_tenant.setdefault(p.tenant or "t1", []).append(p)
-        self.clients = ProviderClients(by_tenant, self.idp, self.clock)
+        self.clients = ProviderClients(by_tenant, self.network, self.clock)
         self.federated = FederatedSessions(store, TokenVault(SecretBox(b"t" * 32)))
         pages = Pages({"t1": "One", "t2": "Two"})
-        signer = ReturnSigner(b"r" * 32)
+        signer = self.signer = ReturnSigner(b"r" * 32)
+        self._totp: dict[str, str] = {}
         self.csrf = CsrfTokens(b"c" * 32)
         audit = PageAudit(self.events.append, self.clock)
         self.signin = SignIn(
@@ -226,7 +278,7 @@ class SsoWorld:
         """The re-check job; with ``providers``, as if the configuration listed only those."""
         clients = self.clients
         if providers:
-            clients = ProviderClients({"t1": providers}, self.idp, self.clock)
+            clients = ProviderClients({"t1": providers}, self.network, self.clock)
         return SessionRecheck(
             store=self.store,
             clients=clients,
@@ -265,6 +317,7 @@ class SsoWorld:
         query: dict[str, str] | None = None,
         cookies: dict[str, str] | None = None,
         form: bool = False,
+        port: int = 80,
     ) -> RequestHead:
         headers = [("user-agent", UA), ("origin", f"http://{HOSTS[tenant]}")]
         if cookies:
@@ -276,7 +329,7 @@ class SsoWorld:
             path=path,
             query=urlencode(query or {}),
             host=HOSTS[tenant],
-            port=80,
+            port=port,
             scheme="http",
             headers=tuple(headers),
             client_ip="10.0.0.7",
@@ -297,29 +350,101 @@ class SsoWorld:
     def ctx(self, head: RequestHead, tenant: str) -> Context:
         return Context(head, tenant)
 
-    def sign_in(self, subject: str, tenant: str = "t1", provider: str = "corp") -> str:
-        """A full SSO sign-in; the new session's cookie token."""
-        start_head = self.head(tenant, "GET", "/.menshen/oidc/start", query={"provider": provider})
-        started = self.answer(self.sso.start(self.ctx(start_head, tenant)), start_head)
+    def start(self, tenant: str = "t1", provider: str = "corp") -> tuple[str, str]:
+        """Begin a login at ``provider``: the authorization URL and the pending cookie."""
+        head = self.head(tenant, "GET", "/.menshen/oidc/start", query={"provider": provider})
+        started = self.answer(self.sso.start(self.ctx(head, tenant)), head)
         assert started.status == 302, started
-        pending = set_cookies(started)["menshen_oidc"]
-        params = self.idp.authorize(header(started, "location"), subject)
-        back = self.head(
-            tenant,
-            "GET",
-            "/.menshen/oidc/callback",
-            query=params,
-            cookies={"menshen_oidc": pending},
+        return header(started, "location"), set_cookies(started)[PENDING]
+
+    def callback(
+        self,
+        params: dict[str, str],
+        pending: str | None,
+        tenant: str = "t1",
+        *,
+        session: str | None = None,
+        port: int = 80,
+    ) -> Respond:
+        """The provider's answer arriving at the callback, in a browser holding ``pending``
+        (and the session cookie ``session``)."""
+        cookies = {} if pending is None else {PENDING: pending}
+        if session is not None:
+            cookies[HTTP_COOKIE] = session
+        head = self.head(
+            tenant, "GET", "/.menshen/oidc/callback", query=params, cookies=cookies, port=port
         )
-        done = self.answer(self.sso.callback(self.ctx(back, tenant)), back)
+        return self.answer(self.sso.callback(self.ctx(head, tenant)), head)
+
+    def sign_in(
+        self,
+        subject: str,
+        tenant: str = "t1",
+        provider: str = "corp",
+        *,
+        session: str | None = None,
+    ) -> str:
+        """A full SSO sign-in (in a browser holding ``session``); the new session's token."""
+        url, pending = self.start(tenant, provider)
+        idp = self.network.providers[url.split("/authorize")[0]]
+        done = self.callback(idp.authorize(url, subject), pending, tenant, session=session)
         assert done.status == 302, (done.status, [e.reason for e in self.events])
         return set_cookies(done)[HTTP_COOKIE]
+
+    def second_factor(self, token: str, tenant: str = "t1") -> str:
+        """Enrol TOTP for the session's user and pass ``/.menshen/mfa`` with a code; the
+        elevated session's token."""
+        session = self.session_of(token, tenant)
+        assert session is not None
+        identity = self.identity(tenant)
+        if not identity.has_totp(session.user_id):
+            secret = identity.begin_totp_enrolment(session.user_id, "menshen").secret
+            self._totp[session.user_id] = secret
+            identity.confirm_totp_enrolment(session.user_id, self._code(session.user_id))
+        self.clock.advance(30)  # a fresh time step: a code is used once
+        rd = "/"
+        form = {
+            "csrf": self.csrf.token(session.id, "mfa"),
+            "rd": rd,
+            "sig": self.signer.sign(rd),
+            "code": self._code(session.user_id),
+        }
+        head = self.head(tenant, "POST", "/.menshen/mfa", cookies={HTTP_COOKIE: token}, form=True)
+        done = self.answer(self.signin.mfa_submit(self.ctx(head, tenant)), head, _form(form))
+        assert done.status == 302, (done.status, [e.reason for e in self.events])
+        return set_cookies(done)[HTTP_COOKIE]
+
+    def password_sign_in(
+        self, username: str, password: str, tenant: str = "t1", *, session: str | None = None
+    ) -> Respond:
+        """The password form posted in a browser holding ``session``."""
+        binding = "b" * 43  # a well-formed pre-session cookie value
+        rd = "/"
+        form = {
+            "csrf": self.csrf.token(binding, "login"),
+            "rd": rd,
+            "sig": self.signer.sign(rd),
+            "username": username,
+            "password": password,
+        }
+        cookies = {"menshen_csrf": binding}
+        if session is not None:
+            cookies[HTTP_COOKIE] = session
+        head = self.head(tenant, "POST", "/.menshen/login", cookies=cookies, form=True)
+        return self.answer(self.signin.login_submit(self.ctx(head, tenant)), head, _form(form))
+
+    def _code(self, user_id: str) -> str:
+        return totp.totp_at(totp.decode_secret(self._totp[user_id]), self.clock.now())
 
     def session_of(self, token: str, tenant: str = "t1") -> SessionRecord | None:
         return self.sessions.lookup(tenant, token, user_agent_family(UA)).session
 
     def recheck_round(self) -> Any:
         return asyncio.run(self.recheck.run_once())
+
+
+def _form(fields: dict[str, str]) -> bytes:
+    return urlencode(fields).encode()
 
 
 def header(response: Respond, name: str) -> str:

@@ -204,26 +204,20 @@ def test_a_password_session_signs_out_as_before(world: SsoWorld) -> None:
 
 
 def test_a_session_rotated_by_mfa_still_signs_out_at_the_provider(world: SsoWorld) -> None:
-    """Logout right after a second factor finds the provider login on the old session id."""
+    """Logout right after a second factor finds the provider login on the new session id."""
     token = world.sign_in("alice")
     first = world.session_of(token)
     assert first is not None
-    elevated = asyncio.run(
-        world.sessions.create(
-            "t1",
-            first.user_id,
-            user_agent_family=first.user_agent_family,
-            ip="10.0.0.7",
-            auth_level="mfa",
-            mfa_method="totp",
-            mfa_at=world.clock.now(),
-            replaces=first.id,
-        )
-    )
-    status, location, _ = _logout(world, elevated.token)
+    elevated = world.second_factor(token)
+    status, location, _ = _logout(world, elevated)
     assert status == 302
     assert location.startswith(f"{kit.ISSUER}/logout?")
+    hint = jwt.decode(_query(location)["id_token_hint"], options={"verify_signature": False})
+    assert hint["sub"] == "alice"
     assert world.store.tenant("t1").federated_sessions.get(first.id) is None
+    session = world.store.tenant("t1").sessions.get(first.id)
+    assert session is not None
+    assert session.revoke_reason == "rotated"
 
 
 def test_the_signed_out_page_needs_no_session(world: SsoWorld) -> None:

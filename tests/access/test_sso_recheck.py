@@ -1,13 +1,15 @@
-"""The single sign-on re-check: refresh at the provider, follow rotations, fail closed."""
+"""The single sign-on re-check: refresh at the provider, follow the session, fail closed."""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
 from menshen.access.sso_recheck import RECHECK_EVENT, retry_delay
+from menshen.access.sso_sessions import TokenOwner
 from menshen.errors import InvalidInput
 from menshen.events.model import Outcome
 from menshen.identity.oidc.discovery import parse_discovery
@@ -40,21 +42,28 @@ def _token_requests(world: SsoWorld) -> int:
     return sum(1 for r in world.idp.requests if r.url.endswith("/token"))
 
 
-def test_sign_in_keeps_the_provider_login_sealed_to_its_session(world: SsoWorld) -> None:
-    """The refresh and ID tokens are stored sealed, bound to the session, due in one interval."""
+def test_sign_in_keeps_the_provider_login_sealed_to_its_owner(world: SsoWorld) -> None:
+    """The refresh and ID tokens are stored sealed to tenant, user, provider and kind, and
+    the login is due in one interval."""
     token = world.sign_in("alice")
     record = _record(world, token)
     vault = world.federated.vault
-    refresh = vault.open("t1", record.session_id, "refresh", record.refresh_token_sealed)
+    refresh = vault.open_record(record, "refresh")
     assert refresh in world.idp.refresh_tokens
     assert refresh is not None
     assert refresh.encode() not in (record.refresh_token_sealed or b"")
     assert record.subject == "alice"
     assert record.next_check_at == world.clock.now() + INTERVAL
+    owner = TokenOwner.of(record)
+    for other in (
+        replace(owner, tenant_id="t2"),
+        replace(owner, user_id="another-user"),
+        replace(owner, provider="partner"),
+    ):
+        with pytest.raises(InvalidInput):
+            vault.open(other, "refresh", record.refresh_token_sealed)
     with pytest.raises(InvalidInput):
-        vault.open("t1", "another-session", "refresh", record.refresh_token_sealed)
-    with pytest.raises(InvalidInput):
-        vault.open("t2", record.session_id, "id", record.id_token_sealed)
+        vault.open(owner, "id", record.refresh_token_sealed)
 
 
 def test_nothing_is_asked_of_the_provider_before_the_interval(world: SsoWorld) -> None:
@@ -163,48 +172,20 @@ def test_a_provider_back_in_time_keeps_the_session(world: SsoWorld) -> None:
 
 
 def test_the_login_follows_the_session_through_a_second_factor(world: SsoWorld) -> None:
-    """After MFA rotates the session id, the provider login moves on and still ends it."""
+    """A TOTP code after SSO rotates the session id; the provider login is on the new
+    session at once, is confirmed there, and a refusal still ends it."""
     token = world.sign_in("alice")
-    first = world.session_of(token)
-    assert first is not None
-    elevated = asyncio.run(
-        world.sessions.create(
-            "t1",
-            first.user_id,
-            user_agent_family=first.user_agent_family,
-            ip="10.0.0.7",
-            auth_level="mfa",
-            mfa_method="totp",
-            mfa_at=world.clock.now(),
-            replaces=first.id,
-        )
-    )
-    assert world.recheck_round().followed == 1
-    moved = _record(world, elevated.token)
-    refresh = world.federated.vault.open(
-        "t1", moved.session_id, "refresh", moved.refresh_token_sealed
-    )
-    assert refresh in world.idp.refresh_tokens
+    first = _record(world, token)
+    elevated = world.second_factor(token)
+    moved = _record(world, elevated)
+    assert world.store.tenant("t1").federated_sessions.get(first.session_id) is None
+    assert world.federated.vault.open_record(moved, "refresh") in world.idp.refresh_tokens
+    world.clock.advance(INTERVAL.total_seconds())
+    assert world.recheck_round().confirmed == 1
     world.idp.refresh = "refuse"
     world.clock.advance(INTERVAL.total_seconds())
     assert world.recheck_round().revoked == 1
-    assert world.session_of(elevated.token) is None
-
-
-def test_a_password_sign_in_does_not_inherit_the_provider_login(world: SsoWorld) -> None:
-    """A new password-level session replacing an SSO one is a new login: the record goes."""
-    token = world.sign_in("alice")
-    first = world.session_of(token)
-    assert first is not None
-    asyncio.run(
-        world.sessions.create(
-            "t1", first.user_id, user_agent_family="x", ip="10.0.0.7", auth_level="password",
-            replaces=first.id,
-        )
-    )  # fmt: skip
-    world.recheck_round()
-    assert world.store.tenant("t1").federated_sessions.get(first.id) is None
-    assert world.store.tenant("t1").federated_sessions.due(world.clock.now() + INTERVAL, 10) == []
+    assert world.session_of(elevated) is None
 
 
 def test_an_idle_session_spends_no_refresh_token(world: SsoWorld) -> None:
@@ -216,6 +197,17 @@ def test_an_idle_session_spends_no_refresh_token(world: SsoWorld) -> None:
     world.recheck_round()
     assert _token_requests(world) == before
     assert world.store.tenant("t1").federated_sessions.get(session_id) is None
+
+
+def test_the_login_of_an_expired_session_is_deleted_by_the_next_round(world: SsoWorld) -> None:
+    """Past the session's absolute lifetime, the round deletes its sealed tokens unspent."""
+    token = world.sign_in("alice")
+    session_id = _record(world, token).session_id
+    before = _token_requests(world)
+    world.clock.advance(timedelta(hours=12).total_seconds())
+    assert world.recheck_round().purged == 1
+    assert world.store.tenant("t1").federated_sessions.get(session_id) is None
+    assert _token_requests(world) == before
 
 
 def test_a_provider_removed_from_the_configuration_ends_its_sessions(world: SsoWorld) -> None:
@@ -247,7 +239,8 @@ def test_only_server_trouble_counts_as_transient(status: int, transient: bool) -
 
 
 def test_a_login_whose_tokens_do_not_open_ends_its_session(world: SsoWorld) -> None:
-    """Altered sealed tokens follow a rotation unopened, and the re-check revokes (fail closed)."""
+    """Altered sealed tokens move with a rotation unopened, and the re-check revokes (fail
+    closed)."""
     token = world.sign_in("alice")
     record = _record(world, token)
     repo = world.store.tenant("t1").federated_sessions
@@ -261,16 +254,8 @@ def test_a_login_whose_tokens_do_not_open_ends_its_session(world: SsoWorld) -> N
         checked_at=record.checked_at,
         next_check_at=record.next_check_at,
     )
-    first = world.session_of(token)
-    assert first is not None
-    elevated = asyncio.run(
-        world.sessions.create(
-            "t1", first.user_id, user_agent_family=first.user_agent_family, ip="10.0.0.7",
-            auth_level="mfa", mfa_method="totp", mfa_at=world.clock.now(), replaces=first.id,
-        )
-    )  # fmt: skip
+    elevated = world.second_factor(token)
     world.clock.advance(INTERVAL.total_seconds())
-    done = world.recheck_round()  # follows the rotation, then checks the moved login
-    assert (done.followed, done.revoked) == (1, 1)
-    assert world.session_of(elevated.token) is None
+    assert world.recheck_round().revoked == 1
+    assert world.session_of(elevated) is None
     assert any("failed to open" in (e.reason or "") for e in world.events)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+import pytest
+
+from menshen.errors import Conflict, InvalidInput
 from menshen.sessions.service import SessionService, SessionTimeouts
-from menshen.store.records import SessionRecord, UserRecord
+from menshen.store.records import FederatedSessionRecord, SessionRecord, UserRecord
 from menshen.store.sql import SqlStore
 from menshen.testing import FixedClock
 
@@ -85,6 +88,49 @@ def test_rotation_revokes_the_old_session(both_store: SqlStore) -> None:
     stored = both_store.tenant("t1").sessions.get(old.id)
     assert stored is not None
     assert stored.revoked_at is not None
+
+
+def _federated(session_id: str, clock: FixedClock) -> FederatedSessionRecord:
+    now = clock.now()
+    return FederatedSessionRecord(
+        "t1", session_id, "u1", "corp", "sub-1", b"\x01refresh", b"\x01id", now, now, now
+    )
+
+
+def test_a_rotation_of_the_same_login_hands_the_provider_login_over(both_store: SqlStore) -> None:
+    """same_login moves the provider login to the new session; a new sign-in ends it."""
+    clock = FixedClock()
+    service = _service(both_store, clock)
+    repo = both_store.tenant("t1").federated_sessions
+    _, first = _create(service)
+    repo.add(_federated(first.id, clock))
+    elevated = asyncio.run(
+        service.create(
+            "t1", "u1", user_agent_family=UA, ip="127.0.0.1", auth_level="mfa",
+            replaces=first.id, same_login=True,
+        )
+    ).record  # fmt: skip
+    assert repo.get(first.id) is None
+    assert repo.get(elevated.id) == _federated(elevated.id, clock)
+    _, signed_in = _create(service, replaces=elevated.id)
+    assert repo.get(elevated.id) is None
+    assert repo.get(signed_in.id) is None
+
+
+def test_the_same_login_cannot_continue_from_an_ended_session(both_store: SqlStore) -> None:
+    """same_login needs the session it continues, still live; otherwise no session is issued."""
+    service = _service(both_store, FixedClock())
+    _, first = _create(service)
+    asyncio.run(service.revoke("t1", first.id, by="u1", reason="logout"))
+    for replaces, error in ((first.id, Conflict), (None, InvalidInput)):
+        with pytest.raises(error):
+            asyncio.run(
+                service.create(
+                    "t1", "u1", user_agent_family=UA, ip="127.0.0.1", auth_level="mfa",
+                    replaces=replaces, same_login=True,
+                )
+            )  # fmt: skip
+    assert service.sessions_of("t1", "u1") == []
 
 
 def test_revoked_session_is_refused_on_the_next_lookup(both_store: SqlStore) -> None:

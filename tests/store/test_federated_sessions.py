@@ -78,14 +78,15 @@ def test_due_lists_overdue_records_of_live_sessions_only(t1: SqlTenantStore) -> 
     assert t1.federated_sessions.due(expiry, 10) == []
 
 
-def test_ended_lists_records_of_revoked_or_expired_sessions(t1: SqlTenantStore) -> None:
-    """A revoked (or rotated) or expired session's record is found for clean-up."""
+def test_purge_ended_deletes_records_of_expired_sessions(t1: SqlTenantStore) -> None:
+    """Records of sessions past their absolute expiry are deleted; live ones stay."""
     t1.federated_sessions.add(_record("s1"))
-    t1.federated_sessions.add(_record("s2"))
-    assert t1.federated_sessions.ended(LATER, 10) == []
-    t1.sessions.revoke("s2", at=LATER, by="system", reason="rotated")
-    assert _ids(t1.federated_sessions.ended(LATER, 10)) == ["s2"]
-    assert _ids(t1.federated_sessions.ended(T0 + timedelta(hours=12), 10)) == ["s1", "s2"]
+    t1.sessions.add(f.session(id="s4", absolute_expires_at=LATER))
+    t1.federated_sessions.add(_record("s4"))
+    assert t1.federated_sessions.purge_ended(LATER - timedelta(seconds=1)) == 0
+    assert t1.federated_sessions.purge_ended(LATER) == 1
+    assert t1.federated_sessions.get("s4") is None
+    assert t1.federated_sessions.get("s1") == _record("s1")
 
 
 def test_claim_lets_one_process_take_a_recheck(t1: SqlTenantStore) -> None:
@@ -116,14 +117,71 @@ def test_checked_stores_new_tokens_only_while_the_claim_holds(t1: SqlTenantStore
     assert t1.federated_sessions.get("s1") == _record(**changes)
 
 
-def test_replace_moves_a_login_to_the_rotated_session(t1: SqlTenantStore) -> None:
-    """A rotation moves the record in one step; a second move of the same record fails."""
+def _rotate(t1: SqlTenantStore, old: str, new: str, *, same_login: bool) -> None:
+    t1.sessions.replace(old, f.session(id=new, created_at=LATER), same_login=same_login)
+
+
+def test_a_rotation_of_the_same_login_moves_it_in_the_same_transaction(
+    t1: SqlTenantStore,
+) -> None:
+    """same_login: the old session is revoked and its login, unchanged, is on the new one."""
     t1.federated_sessions.add(_record("s1"))
-    moved = _record("s2", refresh_token_sealed=b"\x01resealed")
-    assert t1.federated_sessions.replace("s1", moved)
+    _rotate(t1, "s1", "s4", same_login=True)
     assert t1.federated_sessions.get("s1") is None
-    assert t1.federated_sessions.get("s2") == moved
-    assert not t1.federated_sessions.replace("s1", _record("s3"))
+    assert t1.federated_sessions.get("s4") == _record("s4")
+    old = t1.sessions.get("s1")
+    assert old is not None
+    assert old.revoke_reason == "rotated"
+    assert _ids(t1.federated_sessions.due(LATER, 10)) == ["s4"]
+
+
+def test_a_new_sign_in_over_a_session_ends_its_login(t1: SqlTenantStore) -> None:
+    """Without same_login the new session inherits nothing and the old login is deleted."""
+    t1.federated_sessions.add(_record("s1"))
+    _rotate(t1, "s1", "s4", same_login=False)
+    assert t1.federated_sessions.get("s1") is None
+    assert t1.federated_sessions.get("s4") is None
+    assert t1.federated_sessions.due(LATER, 10) == []
+
+
+def test_a_failed_rotation_moves_no_login(t1: SqlTenantStore) -> None:
+    """A rotation refused half-way (new id taken, or the old session already ended) leaves
+    the old session and its login as they were: revoke, insert and move are one transaction."""
+    t1.federated_sessions.add(_record("s1"))
+    with pytest.raises(Conflict):
+        _rotate(t1, "s1", "s2", same_login=True)  # s2 exists: the insert fails last
+    live = t1.sessions.get("s1")
+    assert live is not None
+    assert live.revoked_at is None
+    assert t1.federated_sessions.get("s1") == _record("s1")
+    t1.sessions.revoke("s3", at=LATER, by="u1", reason="logout")
+    with pytest.raises(Conflict):
+        _rotate(t1, "s3", "s4", same_login=True)
+    assert t1.sessions.get("s4") is None
+
+
+def test_a_login_cannot_move_to_another_users_session(t1: SqlTenantStore) -> None:
+    """A rotation to another user's session is refused and the login stays where it was."""
+    t1.users.add(f.user(id="u2"))
+    t1.federated_sessions.add(_record("s1"))
+    with pytest.raises(InvalidInput):
+        t1.sessions.replace("s1", f.session(id="s4", user_id="u2"), same_login=True)
+    assert t1.federated_sessions.get("s1") == _record("s1")
+
+
+def test_revoking_a_session_deletes_its_login(t1: SqlTenantStore) -> None:
+    """Every kind of revocation takes the provider login with it, in the same statement's
+    transaction: one session, all of a user's, all bound to a device."""
+    for sid in ("s1", "s2", "s3"):
+        t1.federated_sessions.add(_record(sid))
+    assert t1.sessions.revoke("s1", at=LATER, by="u1", reason="logout")
+    assert t1.federated_sessions.get("s1") is None
+    assert t1.federated_sessions.get("s2") is not None
+    t1.sessions.bind_devices({"s2": "d1"})
+    assert t1.sessions.revoke_for_device("d1", at=LATER, by="admin", reason="lost") == ["s2"]
+    assert t1.federated_sessions.get("s2") is None
+    assert t1.federated_sessions.get("s3") is not None
+    assert t1.sessions.revoke_for_user("u1", at=LATER, by="admin", reason="left") == ["s3"]
     assert t1.federated_sessions.get("s3") is None
 
 

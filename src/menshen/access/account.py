@@ -126,8 +126,8 @@ class Account:
             return redirect("/.menshen/login")
         if not self._form_ok(ctx, body, session, "logout"):
             return self._expired(ctx)
-        # Single sign-on: forget the provider login, and learn where to end it (RP-Initiated
-        # Logout 1.0); the menshen session is revoked first whatever the provider does.
+        # Single sign-on: learn where to end the provider login (RP-Initiated Logout 1.0); the
+        # menshen session, and with it the provider login, is revoked first whatever it does.
         end_at_provider = None
         if self._provider_logout is not None:
             end_at_provider = await self._provider_logout(ctx, session)

@@ -117,7 +117,7 @@ class PasskeyLoginPages:
             auth_level="mfa",
             mfa_method="webauthn",
             mfa_at=login.at,
-            replaces=None if old is None else old.id,
+            replaces=None if old is None else old.id,  # a new sign-in: inherits no login
         )
         self._audit.record(
             ctx,

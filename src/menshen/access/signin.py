@@ -197,7 +197,7 @@ class SignIn:
             user_agent_family=user_agent_family(head.header("user-agent")),
             ip=head.client_ip,
             auth_level="password",
-            replaces=None if old is None else old.id,
+            replaces=None if old is None else old.id,  # a new sign-in: inherits no login
         )
         self._audit.record(
             ctx,
@@ -289,6 +289,7 @@ class SignIn:
         return self._second_factor_session(ctx, values)
 
     async def _elevate(self, ctx: Context, session: SessionRecord, method: str, rd: str) -> Respond:
+        # The same login, raised to a second factor: a provider login behind it moves along.
         created = await self._sessions.create(
             ctx.tenant_id,
             session.user_id,
@@ -298,6 +299,7 @@ class SignIn:
             mfa_method=method,
             mfa_at=self._clock.now(),
             replaces=session.id,
+            same_login=True,
         )
         self._audit.record(ctx, Kind.MFA_SUCCESS, Outcome.SUCCESS, created.record, method)
         return redirect(rd, set_cookies=(self._session_cookie(ctx.head, created.token),))

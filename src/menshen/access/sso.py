@@ -171,7 +171,9 @@ class SingleSignOn:
             provider = self._clients.get(ctx.tenant_id, pending.provider)
             if provider is None:
                 raise FederationFailed("callback: provider no longer configured")
-            client = self._clients.client(ctx.tenant_id, provider, pending.redirect_uri)
+            # The client for the URI this callback was reached at: a login whose authorization
+            # request named another redirect URI is refused (RFC 6749 §10.6).
+            client = self._clients.client(ctx.tenant_id, provider, _callback_uri(head))
             params = dict(parse_qsl(head.query, keep_blank_values=True))
             login = await asyncio.to_thread(client.finish, pending, params)
             accepted = await asyncio.to_thread(
@@ -225,6 +227,7 @@ class SingleSignOn:
             auth_level="mfa" if accepted.strong else "password",
             mfa_method="idp" if accepted.strong else None,
             mfa_at=now if accepted.strong else None,
+            # A new sign-in: the replaced session's provider login ends; this one is kept below.
             replaces=None if old is None else old.id,
         )
         try:

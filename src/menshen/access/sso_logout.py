@@ -1,11 +1,12 @@
 """Signing out of the provider too (OpenID Connect RP-Initiated Logout 1.0 §2–§3).
 
-When a session opened through single sign-on is signed out, its provider login is forgotten
-and, if the provider is configured for it (``logout_at_provider``) and publishes an
-``end_session_endpoint``, the browser is sent there with ``id_token_hint``, ``client_id``,
-``post_logout_redirect_uri`` (``/.menshen/logged-out`` on the same host, which must be
-registered at the provider) and a random ``state``. The menshen session is revoked before
-the redirect, whatever the provider then does. The signed-out page takes no decision on
+When a session opened through single sign-on is signed out, the menshen session is revoked
+(which deletes its provider login in the same transaction) and, if the provider is configured
+for it (``logout_at_provider``) and publishes an ``end_session_endpoint``, the browser is then
+sent there with ``id_token_hint``, ``client_id``, ``post_logout_redirect_uri``
+(``/.menshen/logged-out`` on the same host, which must be registered at the provider) and a
+random ``state``. The menshen session is revoked before the redirect, whatever the provider
+then does. The signed-out page takes no decision on
 what comes back to it.
 """
 
@@ -52,14 +53,13 @@ class ProviderLogout:
         self._audit = audit
 
     async def prepare(self, ctx: Context, session: SessionRecord) -> str | None:
-        """Forget the provider login behind ``session``; the provider's end-session URL to
-        send the browser to, or None to sign out of menshen only."""
+        """The provider's end-session URL to send the browser to for ``session`` (about to
+        be revoked, which deletes its provider login), or None to sign out of menshen only."""
         tenant = ctx.tenant_id
         try:
-            record = await asyncio.to_thread(self._federated.current, session)
+            record = await asyncio.to_thread(self._federated.of, session)
             if record is None:
                 return None
-            await asyncio.to_thread(self._federated.forget, tenant, record.session_id)
         except MenshenError as exc:  # the menshen session must still end
             self._record(ctx, session, Outcome.FAILURE, f"store: {exc}", "")
             return None
@@ -67,9 +67,7 @@ class ProviderLogout:
         if provider is None or not provider.logout_at_provider:
             return None
         try:
-            hint = self._federated.vault.open(
-                tenant, record.session_id, "id", record.id_token_sealed
-            )
+            hint = self._federated.vault.open_record(record, "id")
         except InvalidInput:
             hint = None  # the provider then asks the user which session to end
         client = self._clients.back_channel(tenant, provider)

@@ -15,7 +15,10 @@ refresh token at the provider's token endpoint (RFC 6749 §6). The provider's an
 
 A re-check is claimed in the store first, so replicas never use one refresh token twice at
 once. Each round does bounded work (``batch`` records per tenant, ``concurrency`` at once).
-Revocations reach other replicas through the usual revocation refresh.
+Revocations reach other replicas through the usual revocation refresh. A login is found by
+its session id: a second factor or a step-up moves it to the new session in the transaction
+that rotates the session, a revocation deletes it in the same way, and each round deletes the
+logins of sessions past their absolute expiry.
 """
 
 from __future__ import annotations
@@ -28,10 +31,10 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from menshen.access.sso_clients import ProviderClients
-from menshen.access.sso_sessions import FederatedSessions
+from menshen.access.sso_sessions import FederatedSessions, TokenOwner
 from menshen.access.sso_users import sync_groups
 from menshen.clock import Clock
-from menshen.errors import InvalidInput, MenshenError
+from menshen.errors import InvalidInput
 from menshen.events.model import AuditEvent, Outcome
 from menshen.identity.oidc.client import FederatedLogin
 from menshen.identity.oidc.model import FederatedIdentity, FederationFailed
@@ -59,7 +62,7 @@ class RecheckRound:
     confirmed: int = 0
     revoked: int = 0
     deferred: int = 0
-    followed: int = 0  # logins moved to a rotated session or forgotten with their session
+    purged: int = 0  # logins of sessions that expired, deleted
 
 
 def retry_delay(interval: timedelta) -> timedelta:
@@ -105,10 +108,10 @@ class SessionRecheck:
     async def run_once(self) -> RecheckRound:
         """One bounded round over every tenant with providers."""
         counts = {"confirmed": 0, "revoked": 0, "deferred": 0, "skipped": 0}
-        followed = 0
+        purged = 0
         for tenant_id in self._clients.tenants():
-            followed += await asyncio.to_thread(self._follow_rotations, tenant_id)
             repo = self._store.tenant(tenant_id).federated_sessions
+            purged += await asyncio.to_thread(repo.purge_ended, self._clock.now())
             due = await asyncio.to_thread(repo.due, self._clock.now(), self._batch)
             for start in range(0, len(due), self._concurrency):
                 chunk = due[start : start + self._concurrency]
@@ -120,19 +123,7 @@ class SessionRecheck:
                         _log.error("re-check of session %s failed: %r", record.session_id, result)
                     else:
                         counts[result] += 1
-        return RecheckRound(counts["confirmed"], counts["revoked"], counts["deferred"], followed)
-
-    def _follow_rotations(self, tenant_id: str) -> int:
-        """Move logins of rotated sessions on, forget those of ended ones (blocking)."""
-        ended = self._store.tenant(tenant_id).federated_sessions.ended(
-            self._clock.now(), self._batch
-        )
-        for record in ended:
-            try:
-                self._federated.follow_rotation(record)
-            except MenshenError as exc:  # one bad row must not stop the round's checks
-                _log.error("could not follow session %s: %r", record.session_id, exc)
-        return len(ended)
+        return RecheckRound(counts["confirmed"], counts["revoked"], counts["deferred"], purged)
 
     # -- one session --------------------------------------------------------------------
     async def _check(self, record: FederatedSessionRecord) -> CheckResult:
@@ -155,11 +146,8 @@ class SessionRecheck:
         provider = self._clients.get(record.tenant_id, record.provider)
         if provider is None:
             return await self._revoke(record, "provider is no longer configured for the tenant")
-        vault = self._federated.vault
         try:
-            token = vault.open(
-                record.tenant_id, record.session_id, "refresh", record.refresh_token_sealed
-            )
+            token = self._federated.vault.open_record(record, "refresh")
         except InvalidInput:
             return await self._revoke(record, "stored refresh token failed to open")
         if token is None:
@@ -199,16 +187,15 @@ class SessionRecheck:
                 return await self._revoke(record, exc.reason)
             if changed:
                 await self._groups_changed(record.tenant_id, record.user_id)
-        vault = self._federated.vault
-        tenant, sid = record.tenant_id, record.session_id
+        vault, owner = self._federated.vault, TokenOwner.of(record)
         now = self._clock.now()
         await asyncio.to_thread(
-            self._store.tenant(tenant).federated_sessions.checked,
-            sid,
+            self._store.tenant(record.tenant_id).federated_sessions.checked,
+            record.session_id,
             expected_next_check_at=lease,
-            refresh_token_sealed=vault.seal(tenant, sid, "refresh", login.tokens.refresh_token)
+            refresh_token_sealed=vault.seal(owner, "refresh", login.tokens.refresh_token)
             or record.refresh_token_sealed,
-            id_token_sealed=vault.seal(tenant, sid, "id", login.tokens.id_token)
+            id_token_sealed=vault.seal(owner, "id", login.tokens.id_token)
             or record.id_token_sealed,
             checked_at=now,
             next_check_at=now + provider.recheck_interval,
@@ -255,8 +242,8 @@ class SessionRecheck:
 
     async def _revoke(self, record: FederatedSessionRecord, reason: str) -> CheckResult:
         by = f"idp:{record.provider}"
+        # Revoking the session deletes its provider login in the same transaction.
         await self._sessions.revoke(record.tenant_id, record.session_id, by=by, reason=reason)
-        await asyncio.to_thread(self._federated.forget, record.tenant_id, record.session_id)
         self._audit(record, Outcome.DENY, reason)
         return "revoked"
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from menshen.clock import Clock
+from menshen.errors import InvalidInput
 from menshen.sessions.cookies import is_well_formed, new_token, token_hash
 from menshen.store.api import Store
 from menshen.store.records import SessionRecord
@@ -135,8 +136,20 @@ class SessionService:
         mfa_method: str | None = None,
         mfa_at: datetime | None = None,
         replaces: str | None = None,
+        same_login: bool = False,
     ) -> NewSession:
-        """Issue a new session; ``replaces`` is revoked in the same transaction (rotation)."""
+        """Issue a new session; ``replaces`` is revoked in the same transaction (rotation).
+
+        ``same_login`` says the new session continues ``replaces``'s login, raised to a
+        stronger or fresher factor (a second factor, a step-up, a re-verification): a provider
+        login behind it (single sign-on) moves to the new session in that transaction. A new
+        sign-in (password, passwordless passkey, single sign-on) leaves it False and inherits
+        nothing; the old session's provider login then ends with it. A login is only carried
+        over from a live session: if ``replaces`` ended meanwhile, the store refuses
+        (``Conflict`` or ``NotFound``) rather than issue a session the login never reached.
+        """
+        if same_login and replaces is None:
+            raise InvalidInput("same_login needs the session it continues (replaces)")
         now = self._clock.now()
         token = new_token(self._random)
         record = SessionRecord(
@@ -155,8 +168,8 @@ class SessionService:
             mfa_at=mfa_at,
         )
         repo = self._store.tenant(tenant_id).sessions
-        if replaces is not None and self.get(replaces) is not None:
-            await asyncio.to_thread(repo.replace, replaces, record)
+        if replaces is not None and (same_login or self.get(replaces) is not None):
+            await asyncio.to_thread(repo.replace, replaces, record, same_login=same_login)
             old = self.get(replaces)
             self._forget(replaces)
             if old is not None:

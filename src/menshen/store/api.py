@@ -99,8 +99,9 @@ class SessionRepository(Protocol):
         self, user_id: str, *, include_revoked: bool = False
     ) -> Sequence[SessionRecord]: ...
     def list_active(self, now: datetime) -> Sequence[SessionRecord]: ...
-    def replace(self, old_session_id: str, new: SessionRecord) -> None:
-        """Revoke ``old_session_id`` (reason 'rotated') and add ``new`` in one transaction."""
+    def replace(self, old_session_id: str, new: SessionRecord, *, same_login: bool = False) -> None:
+        """Revoke ``old_session_id`` (reason 'rotated') and add ``new`` in one transaction; the
+        old session's provider login moves to ``new`` if ``same_login``, else it is deleted."""
         ...
 
     def touch_many(self, last_seen: dict[str, datetime]) -> None: ...  # session id -> last seen
@@ -228,8 +229,8 @@ class FederatedSessionRepository(Protocol):
         """Due records of live sessions (not revoked, not expired), longest overdue first."""
         ...
 
-    def ended(self, now: datetime, limit: int) -> Sequence[FederatedSessionRecord]:
-        """Records whose session was revoked (or rotated) or is past its absolute expiry."""
+    def purge_ended(self, now: datetime) -> int:
+        """Delete records whose session is past its absolute expiry (or revoked); how many."""
         ...
 
     def claim(self, session_id: str, *, expected_next_check_at: datetime, until: datetime) -> bool:
@@ -246,7 +247,6 @@ class FederatedSessionRepository(Protocol):
         checked_at: datetime,
         next_check_at: datetime,
     ) -> bool: ...  # False if the claim no longer holds
-    def replace(self, old_session_id: str, record: FederatedSessionRecord) -> bool: ...
     def delete(self, session_id: str) -> bool: ...
 
 

@@ -4,8 +4,10 @@ OpenID Connect Core 1.0 §12 (refresh) and RP-Initiated Logout 1.0 §2 (``id_tok
 The tokens arrive sealed; this module only stores bytes. A re-check is claimed with a
 conditional UPDATE on the ``next_check_at`` value read, so of several replicas only one
 uses a refresh token at a time (a provider that rotates refresh tokens would treat a second,
-concurrent use as a replay and end the login). These rows are not part of the tenant's
-directory: writing them does not move the tenant's revision.
+concurrent use as a replay and end the login). A row follows its session through the
+sessions repository (``menshen.store.sessions``): moved by a rotation that continues the same
+login, deleted by any other rotation and by revocation, in the same transaction. These rows are
+not part of the tenant's directory: writing them does not move the tenant's revision.
 """
 
 from __future__ import annotations
@@ -56,22 +58,16 @@ class SqlFederatedSessionRepository:
         )
         return self._all(query)
 
-    def ended(self, now: datetime, limit: int) -> Sequence[FederatedSessionRecord]:
-        """Records whose session was revoked (rotation included) or is past its absolute
-        expiry at ``now``; at most ``limit``, oldest first."""
-        query = (
-            select(_table)
-            .where(
-                self._scope.where(_table),
-                exists().where(
-                    *self._session_of_row(),
-                    or_(sessions.c.revoked_at.is_not(None), sessions.c.absolute_expires_at <= now),
-                ),
-            )
-            .order_by(_table.c.created_at, _table.c.session_id)
-            .limit(limit)
+    def purge_ended(self, now: datetime) -> int:
+        """Delete the records of sessions past their absolute expiry at ``now`` (or revoked,
+        which the sessions repository already does when it revokes); how many."""
+        ended = exists().where(
+            *self._session_of_row(),
+            or_(sessions.c.revoked_at.is_not(None), sessions.c.absolute_expires_at <= now),
         )
-        return self._all(query)
+        stmt = delete(_table).where(self._scope.where(_table), ended)
+        with self._scope.db.write() as conn:
+            return int(conn.execute(stmt).rowcount)
 
     def claim(self, session_id: str, *, expected_next_check_at: datetime, until: datetime) -> bool:
         """Take the re-check: move ``next_check_at`` to ``until`` if it still is the value
@@ -98,21 +94,6 @@ class SqlFederatedSessionRepository:
             checked_at=checked_at,
             next_check_at=next_check_at,
         )
-
-    def replace(self, old_session_id: str, record: FederatedSessionRecord) -> bool:
-        """Move a login to the session that replaced ``old_session_id`` (a rotation): delete
-        the old row and add ``record`` in one transaction; False if the old row was gone."""
-        row = self._scope.row(record)
-        with self._scope.db.write() as conn:
-            gone = conn.execute(
-                delete(_table).where(
-                    self._scope.where(_table), _table.c.session_id == old_session_id
-                )
-            ).rowcount
-            if gone != 1:
-                return False
-            conn.execute(insert(_table).values(row))
-        return True
 
     def delete(self, session_id: str) -> bool:
         """Forget the record; False if there was none."""

@@ -5,6 +5,12 @@ UPDATE (``revoked_at IS NULL``), so a session is revoked once and a rotation (NI
 800-63B §7.1: new session secret on re-authentication) cannot race a second rotation.
 A session is bound to the enrolled device it is first used from (``device_id``, set once),
 so revoking the device ends the sessions bound to it (NIST SP 800-207 §2.1 tenet 5).
+
+A session opened through single sign-on has its provider login in ``federated_sessions``.
+The login is handed over explicitly, in the transaction that changes the session: a rotation
+that continues the same login (a second factor, a step-up) moves it to the new session id;
+any other rotation (a new sign-in) and every revocation delete it, so a provider login never
+outlives its session or passes to an unrelated one.
 """
 
 from __future__ import annotations
@@ -13,11 +19,11 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from menshen.errors import Conflict, InvalidInput, NotFound
 from menshen.store.records import SessionRecord
-from menshen.store.schema import sessions
+from menshen.store.schema import federated_sessions, sessions
 from menshen.store.scoped import Scope, record_of
 
 ROTATED = "rotated"
@@ -67,11 +73,14 @@ class SqlSessionRepository:
             if s.last_seen_at + timedelta(seconds=s.idle_timeout_seconds) > now
         ]
 
-    def replace(self, old_session_id: str, new: SessionRecord) -> None:
+    def replace(self, old_session_id: str, new: SessionRecord, *, same_login: bool = False) -> None:
         """Revoke ``old_session_id`` (reason 'rotated') and add ``new`` in one transaction.
 
-        NotFound if the old session does not exist, Conflict if it is already revoked
-        (a second rotation of the same session), InvalidInput if ``new`` is another user's.
+        ``same_login``: ``new`` continues the old session's login (a second factor or a
+        step-up), so its provider login moves to ``new``; otherwise ``new`` is a sign-in of
+        its own and the old provider login is deleted. NotFound if the old session does not
+        exist, Conflict if it is already revoked (a second rotation of the same session),
+        InvalidInput if ``new`` is another user's.
         """
         row = self._scope.row(new)
         with self._scope.db.write() as conn:
@@ -92,6 +101,17 @@ class SqlSessionRepository:
             if revoked != 1:
                 raise Conflict(f"session {old_session_id!r} is already revoked")
             conn.execute(insert(sessions).values(row))
+            if same_login:
+                conn.execute(
+                    update(federated_sessions)
+                    .where(
+                        self._scope.where(federated_sessions),
+                        federated_sessions.c.session_id == old_session_id,
+                    )
+                    .values(session_id=new.id)
+                )
+            else:
+                self._end_logins(conn, [old_session_id])
 
     def touch_many(self, last_seen: dict[str, datetime]) -> None:
         """Record last-seen times; a time never moves backwards, unknown ids are skipped."""
@@ -145,7 +165,9 @@ class SqlSessionRepository:
             .returning(sessions.c.id)
         )
         with self._scope.db.write() as conn:
-            return sorted(conn.execute(stmt).scalars())
+            ids = sorted(conn.execute(stmt).scalars())
+            self._end_logins(conn, ids)
+        return ids
 
     def revoke(self, session_id: str, *, at: datetime, by: str, reason: str) -> bool:
         """Revoke one session; False if it does not exist or was revoked already."""
@@ -153,7 +175,9 @@ class SqlSessionRepository:
             revoked_at=at, revoked_by=by, revoke_reason=reason
         )
         with self._scope.db.write() as conn:
-            return conn.execute(stmt).rowcount == 1
+            done: bool = conn.execute(stmt).rowcount == 1
+            self._end_logins(conn, [session_id])
+        return done
 
     def revoke_for_user(self, user_id: str, *, at: datetime, by: str, reason: str) -> list[str]:
         """Revoke every live session of the user; the ids this call revoked."""
@@ -168,7 +192,9 @@ class SqlSessionRepository:
             .returning(sessions.c.id)
         )
         with self._scope.db.write() as conn:
-            return sorted(conn.execute(stmt).scalars())
+            ids = sorted(conn.execute(stmt).scalars())
+            self._end_logins(conn, ids)
+        return ids
 
     def revoked_since(self, since: datetime) -> Sequence[SessionRecord]:
         """Sessions revoked at or after ``since``, oldest revocation first."""
@@ -185,6 +211,16 @@ class SqlSessionRepository:
             sessions.c.id == session_id,
             sessions.c.revoked_at.is_(None),
         )
+
+    def _end_logins(self, conn: Connection, session_ids: list[str]) -> None:
+        """Delete the provider logins of sessions that ended, in the caller's transaction."""
+        if session_ids:
+            conn.execute(
+                delete(federated_sessions).where(
+                    self._scope.where(federated_sessions),
+                    federated_sessions.c.session_id.in_(session_ids),
+                )
+            )
 
     def _first(self, query: Any) -> SessionRecord | None:
         with self._scope.db.read() as conn:
