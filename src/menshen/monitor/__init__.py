@@ -1,0 +1,1 @@
+"""Continuous monitoring: events, baselines, detectors, risk, response, incidents."""
