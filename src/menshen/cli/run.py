@@ -11,7 +11,7 @@ from rich.panel import Panel
 
 from menshen.app import Platform, Server
 from menshen.cli.context import console
-from menshen.demo.firm import FIRM_NAME
+from menshen.demo.firm import FIRM_NAME, TENANT
 from menshen.demo.run import DemoStack
 from menshen.settings import Settings
 
@@ -45,7 +45,7 @@ def run_server(settings: Settings) -> None:
 
 
 async def _demo(data_dir: Path, port: int, tls_port: int) -> None:
-    stack = DemoStack(data_dir, http_port=port, https_port=tls_port)
+    stack = DemoStack(data_dir, http_port=port, https_port=tls_port, console_port=8803)
     await stack.start()
     lines = [
         f"[bold]{FIRM_NAME}[/] is behind menshen.",
@@ -56,6 +56,13 @@ async def _demo(data_dir: Path, port: int, tls_port: int) -> None:
         f"  HTTPS             {stack.https_url}/wiki/  (self-signed certificate)",
         f"  Your devices      {stack.https_url}/.menshen/devices  (enrol with `menshen agent"
         " enrol`, see README step 5)",
+        f"  Console           {stack.http_url}/console/   (admin; MFA: segmentation picture)",
+        "",
+        "Inventory and segmentation (the Formosa Pay example) from a terminal:",
+        f"  menshen --data-dir {data_dir} --tenant {TENANT} segment blast-radius"
+        " --compromised laptop-17",
+        f"  menshen --data-dir {data_dir} --tenant {TENANT} segment picture"
+        " --blast-radius laptop-17 --out laptop-17.svg",
         "",
         f"Passwords and TOTP secrets: {stack.credentials_path}",
         "Users: alice (finance-ops, MFA), bob (contractor, wiki only), admin (admins, MFA).",

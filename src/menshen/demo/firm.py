@@ -1,6 +1,8 @@
-"""Seed the demo firm Formosa Pay: groups, apps, policies, three people.
+"""Seed the demo firm Formosa Pay: groups, apps, policies, three people, its inventory.
 
-Idempotent: running the demo again keeps existing users and their secrets.
+Idempotent: running the demo again keeps existing users and their secrets. The inventory and
+segmentation model is the shipped worked example (``segmentation/examples/formosa-pay.yaml``),
+loaded once into an empty tenant so later edits survive a restart.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from menshen.app import Platform
 from menshen.identity import totp
 from menshen.manifest.apply import apply_manifests
 from menshen.manifest.parse import parse_manifests
+from menshen.segmentation import repository
+from menshen.segmentation.files import load_example
 from menshen.store.records import TotpRecord
 
 TENANT = "formosa-pay"
@@ -82,6 +86,29 @@ spec:
 """
 
 
+_CONSOLE = """\
+---
+apiVersion: menshen.dev/v1
+kind: App
+metadata: {{name: console}}
+spec:
+  title: menshen console
+  hosts: [{hosts}]
+  pathPrefix: /console
+  upstream: {console}
+---
+apiVersion: menshen.dev/v1
+kind: Policy
+metadata: {{name: console-access}}
+spec:
+  app: console
+  rules:
+    - name: admins-with-fresh-mfa
+      groups: [admins]
+      mfa: {{required: true, maxAge: 12h}}
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class DemoUser:
     username: str
@@ -98,8 +125,14 @@ _PEOPLE = (
 )
 
 
-def demo_manifest(settlement_url: str, wiki_url: str, hosts: tuple[str, ...]) -> str:
-    return _MANIFEST.format(settlement=settlement_url, wiki=wiki_url, hosts=", ".join(hosts))
+def demo_manifest(
+    settlement_url: str, wiki_url: str, hosts: tuple[str, ...], console_url: str | None = None
+) -> str:
+    """The firm's config; with ``console_url`` also the console App, for admins with MFA."""
+    text = _MANIFEST.format(settlement=settlement_url, wiki=wiki_url, hosts=", ".join(hosts))
+    if console_url is not None:
+        text += _CONSOLE.format(console=console_url, hosts=", ".join(hosts))
+    return text
 
 
 def seed(
@@ -109,11 +142,13 @@ def seed(
     wiki_url: str,
     hosts: tuple[str, ...] = ("127.0.0.1", "localhost"),
     known: dict[str, DemoUser] | None = None,
+    console_url: str | None = None,
 ) -> dict[str, DemoUser]:
     """Apply the firm's config and create its people; returns their credentials."""
     tenant_id = platform.settings.tenant
     tenant = platform.store.tenant(tenant_id)
-    manifests = parse_manifests(demo_manifest(settlement_url, wiki_url, hosts), "<demo>")
+    text = demo_manifest(settlement_url, wiki_url, hosts, console_url)
+    manifests = parse_manifests(text, "<demo>")
     apply_manifests(tenant, manifests, clock=platform.clock)
     identity = platform.identity(tenant_id)
     people: dict[str, DemoUser] = {}
@@ -145,6 +180,15 @@ def seed(
             )
         people[username] = DemoUser(username, password, email, groups, secret)
     return people
+
+
+def seed_inventory(platform: Platform) -> bool:
+    """Load the worked example into a tenant with no inventory yet; True if it did."""
+    tenant = platform.store.tenant(platform.settings.tenant)
+    if tenant.config.list("Asset"):
+        return False
+    repository.save(tenant, load_example(), clock=platform.clock)
+    return True
 
 
 def write_credentials(path: Path, people: dict[str, DemoUser], base_url: str) -> None:

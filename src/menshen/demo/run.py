@@ -1,7 +1,9 @@
-"""``menshen demo``: the gateway, two sample apps and the demo firm, in one process.
+"""``menshen demo``: the gateway, two sample apps, the console and the demo firm, in one process.
 
-``DemoStack`` is also what the end-to-end tests start (with ephemeral ports), so the demo
-a person runs and the system the tests check are the same code.
+The console runs exactly as a firm would run it: a Starlette app on a loopback port that the
+gateway fronts as the ``console`` App (admins with MFA), trusting only the gateway's signed
+assertion. ``DemoStack`` is also what the end-to-end tests start (with ephemeral ports), so
+the demo a person runs and the system the tests check are the same code.
 """
 
 from __future__ import annotations
@@ -14,13 +16,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from menshen.app import Platform, Server
+from menshen.assertions import JWKS_PATH
+from menshen.assertions.upstream import JwksCache, UpstreamIdentity
+from menshen.assertions.verify import AssertionVerifier
 from menshen.clock import Clock, SystemClock
-from menshen.demo.firm import FIRM_NAME, TENANT, DemoUser, read_credentials, seed, write_credentials
-from menshen.demo.sample_apps import SETTLEMENT, WIKI, JwksCache, SampleApp, build_app
+from menshen.console import ConsoleConfig, build_console
+from menshen.demo.firm import (
+    FIRM_NAME,
+    TENANT,
+    DemoUser,
+    read_credentials,
+    seed,
+    seed_inventory,
+    write_credentials,
+)
+from menshen.demo.sample_apps import SETTLEMENT, WIKI, build_app
+from menshen.errors import ConfigError
 from menshen.gateway.tls import generate_self_signed
+from menshen.segmentation.repository import load_segmentation
+from menshen.segmentation.resolve import Segmentation
 from menshen.settings import IdentityProviderSettings, Listener, Settings
+
+CONSOLE_AUDIENCE = "console"
 
 
 def _bind(port: int) -> socket.socket:
@@ -42,7 +62,9 @@ class _QuietServer(uvicorn.Server):
 
 @dataclass
 class _SampleServer:
-    sample: SampleApp
+    """An app behind the gateway (a sample app or the console) on its loopback port."""
+
+    name: str
     sock: socket.socket
     jwks: JwksCache
     server: uvicorn.Server
@@ -61,6 +83,7 @@ class DemoStack:
         http_port: int = 8800,
         https_port: int | None = 8843,
         app_ports: tuple[int, int] = (8801, 8802),
+        console_port: int = 0,
         clock: Clock | None = None,
         state_refresh_seconds: float = 1.0,
         database_url: str | None = None,
@@ -71,6 +94,7 @@ class DemoStack:
         self._http_port = http_port
         self._https_port = https_port
         self._app_ports = app_ports
+        self._console_port = console_port
         self._refresh = state_refresh_seconds
         self._database_url = database_url
         self._identity_providers = identity_providers
@@ -87,6 +111,11 @@ class DemoStack:
     def http_url(self) -> str:
         assert self.server is not None
         return f"http://127.0.0.1:{self.server.listeners[0].port}"
+
+    @property
+    def console_url(self) -> str:
+        """The console's own loopback address (open it through the gateway: /console/)."""
+        return next(item.url for item in self._samples if item.name == CONSOLE_AUDIENCE)
 
     @property
     def https_url(self) -> str | None:
@@ -113,10 +142,14 @@ class DemoStack:
             identity_providers=self._identity_providers,
         )
         for sample, port in zip((SETTLEMENT, WIKI), self._app_ports, strict=True):
-            self._samples.append(self._sample_server(sample, port, settings.issuer))
+            jwks = JwksCache("")
+            app = build_app(sample, jwks=jwks, issuer=settings.issuer, clock=self.clock)
+            self._samples.append(self._app_server(sample.name, app, port, jwks))
+        console = self._console_server(settings.issuer)
+        self._samples.append(console)
         for item in self._samples:
             item.task = asyncio.get_running_loop().create_task(
-                item.server.serve(sockets=[item.sock]), name=f"sample-{item.sample.name}"
+                item.server.serve(sockets=[item.sock]), name=f"sample-{item.name}"
             )
         platform = await asyncio.to_thread(Platform.open, settings, self.clock)
         self.platform = platform
@@ -127,19 +160,38 @@ class DemoStack:
             settlement_url=self._samples[0].url,
             wiki_url=self._samples[1].url,
             known=known,
+            console_url=console.url,
         )
+        await asyncio.to_thread(seed_inventory, platform)
         self.server = Server(platform)
         await self.server.start()
         for item in self._samples:
-            item.jwks.url = f"{self.http_url}/.well-known/menshen/jwks.json"
+            item.jwks.url = f"{self.http_url}{JWKS_PATH}"
         write_credentials(self.credentials_path, self.people, self.http_url)
 
-    def _sample_server(self, sample: SampleApp, port: int, issuer: str) -> _SampleServer:
+    def _console_server(self, issuer: str) -> _SampleServer:
+        """The console, verifying assertions for its own audience like any upstream."""
         jwks = JwksCache("")
-        app = build_app(sample, jwks=jwks, issuer=issuer, clock=self.clock)
+        verifier = AssertionVerifier(
+            jwks.current, issuer=issuer, audience=CONSOLE_AUDIENCE, clock=self.clock
+        )
+        app = build_console(
+            ConsoleConfig(),
+            identity=UpstreamIdentity(verifier, jwks),
+            load_model=self._stored_model,
+            clock=self.clock,
+        )
+        return self._app_server(CONSOLE_AUDIENCE, app, self._console_port, jwks)
+
+    def _stored_model(self) -> Segmentation:
+        if self.platform is None:
+            raise ConfigError("the demo is still starting")
+        return load_segmentation(self.platform.store.tenant(TENANT))
+
+    def _app_server(self, name: str, app: ASGIApp, port: int, jwks: JwksCache) -> _SampleServer:
         config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="websockets-sansio")
         server = _QuietServer(config)
-        return _SampleServer(sample, _bind(port), jwks, server)
+        return _SampleServer(name, _bind(port), jwks, server)
 
     async def stop(self) -> None:
         if self.server is not None:

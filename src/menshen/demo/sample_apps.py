@@ -1,20 +1,15 @@
 """Two small internal apps as a firm would run them behind menshen.
 
 They trust nothing but the ``X-Menshen-Assertion`` JWT, which they verify against the
-gateway's JWKS (fetched once, again on an unknown key id) — the convenience headers are
-shown, never believed. Cloudflare's advice holds for menshen too: a header's presence
-proves nothing; verify the signature, audience, issuer and expiry.
+gateway's JWKS (``menshen.assertions.upstream``: fetched once, again on an unknown key id)
+— the convenience headers are shown, never believed. Cloudflare's advice holds for menshen
+too: a header's presence proves nothing; verify the signature, audience, issuer and expiry.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
-import json
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,9 +17,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from menshen.assertions.upstream import JwksCache, UpstreamIdentity
 from menshen.assertions.verify import AssertionVerifier
 from menshen.clock import Clock
-from menshen.errors import AuthenticationFailed
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,44 +53,9 @@ WIKI = SampleApp(
 )
 
 
-class JwksCache:
-    """The gateway's public keys, fetched from its well-known URL (blocking fetch)."""
-
-    def __init__(self, url: str, fetch: Callable[[str], dict[str, Any]] | None = None) -> None:
-        self.url = url
-        self._fetch = fetch or _fetch_json
-        self._jwks: dict[str, Any] = {"keys": []}
-
-    def current(self) -> dict[str, Any]:
-        return self._jwks
-
-    async def refresh(self) -> None:
-        self._jwks = await asyncio.to_thread(self._fetch, self.url)
-
-
-def _fetch_json(url: str) -> dict[str, Any]:
-    if not url.startswith(("http://", "https://")):
-        raise ValueError("JWKS URL must be http(s)")
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - scheme checked
-        data: dict[str, Any] = json.loads(response.read())
-        return data
-
-
 def build_app(sample: SampleApp, *, jwks: JwksCache, issuer: str, clock: Clock) -> Starlette:
     verifier = AssertionVerifier(jwks.current, issuer=issuer, audience=sample.name, clock=clock)
-
-    async def identity(headers: Any) -> dict[str, Any] | None:
-        token = headers.get("x-menshen-assertion")
-        if not token:
-            return None
-        try:
-            return verifier.verify(token)
-        except AuthenticationFailed:
-            await jwks.refresh()  # maybe a key rotated since we last looked
-            try:
-                return verifier.verify(token)
-            except AuthenticationFailed:
-                return None
+    identity = UpstreamIdentity(verifier, jwks).claims
 
     async def page(request: Request) -> Response:
         claims = await identity(request.headers)
