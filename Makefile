@@ -7,12 +7,12 @@ STAMP := $(VENV)/.installed
 PYTEST_WORKERS ?= 2
 BENCH_ARGS ?=
 
-.PHONY: demo test lint bench bench-gateway bench-policy system-deps clean
+.PHONY: demo test lint bench bench-gateway bench-policy bench-monitor bench-segmentation system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -30,7 +30,7 @@ lint: $(STAMP)
 test: $(STAMP) system-deps lint
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -p no:cacheprovider
 
-bench: bench-gateway bench-policy
+bench: bench-gateway bench-policy bench-monitor bench-segmentation
 
 bench-gateway: $(STAMP)
 	scripts/ensure-system-deps.sh bench
@@ -38,6 +38,12 @@ bench-gateway: $(STAMP)
 
 bench-policy: $(STAMP)
 	$(BIN)/python -m bench.policy $(BENCH_ARGS)
+
+bench-monitor: $(STAMP)
+	$(BIN)/python -m bench.monitor $(BENCH_ARGS)
+
+bench-segmentation: $(STAMP)
+	$(BIN)/python -m bench.segmentation
 
 clean:
 	rm -rf $(VENV) .menshen-demo bench/out .mypy_cache .ruff_cache

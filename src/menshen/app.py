@@ -46,7 +46,7 @@ from menshen.crypto import SecretBox, load_or_create_master_key
 from menshen.events.bus import EventBus
 from menshen.events.model import AuditEvent, Kind, Outcome
 from menshen.events.writer import AuditWriter
-from menshen.gateway.contract import ListenerLimits, RequestHead
+from menshen.gateway.contract import ListenerLimits, RequestHead, Respond, Verdict
 from menshen.gateway.server import GatewayServer
 from menshen.gateway.tls import server_context, trust_client_authorities
 from menshen.identity.devices import DeviceService, TrustRules
@@ -56,6 +56,11 @@ from menshen.identity.passkeys import AttestationPolicy, PasskeyService, Passwor
 from menshen.identity.passwords import PasswordHasher
 from menshen.identity.service import IdentityService
 from menshen.identity.throttle import DEFAULT_THROTTLE
+from menshen.monitor.assemble import build_engine
+from menshen.monitor.engine import MonitorEngine
+from menshen.monitor.ingest.service import IngestService
+from menshen.monitor.ingest.sink import DiscardingSink
+from menshen.monitor.response.live import LiveResponse
 from menshen.policy.model import Subject
 from menshen.sessions.service import SessionService, SessionTimeouts
 from menshen.settings import DeviceOptions, PasskeyOptions, Settings
@@ -63,6 +68,7 @@ from menshen.store.records import SessionRecord, TenantRecord
 from menshen.store.sql import SqlStore
 
 _log = logging.getLogger(__name__)
+RISK_DECAY_SECONDS = 30.0
 
 
 def derive_key(master: bytes, purpose: str) -> bytes:
@@ -195,7 +201,11 @@ class Server:
         self.pages = Pages({})
         signer = ReturnSigner(derive_key(platform.master_key, "menshen return-url"))
         csrf = CsrfTokens(derive_key(platform.master_key, "menshen csrf"))
-        self.devices = LiveDevices(sessions=self.sessions, publish=self.bus.publish)
+        # Continuous monitoring: risk scores, blocks and step-up demands the guard reads.
+        self.live_response = LiveResponse()
+        self.devices = LiveDevices(
+            sessions=self.sessions, publish=self.bus.publish, risk=self.live_response
+        )
         self.guard = Guard(
             sessions=self.sessions,
             minters=self.minters,
@@ -206,6 +216,7 @@ class Server:
             own_endpoints=lambda head: self.endpoints(head),
             audit_backlog=lambda: self.writer.pending,
             live=self.devices,
+            containment=self.live_response,
         )
         secure = _secure_cookies
         audit = PageAudit(self.bus.publish, clock)
@@ -341,6 +352,7 @@ class Server:
                 clock=clock,
             ),
             device_api=DeviceApi(devices=platform.devices, audit=audit, clock=clock),
+            ingest=self._ingest_route,
         )
         self.listeners: list[GatewayServer] = []
         # TLS listeners that ask for device certificates, and the device CAs they trust.
@@ -349,6 +361,31 @@ class Server:
         self._revisions: dict[str, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self.sessions.on_revoke(self._session_revoked)
+        # The monitor's engine (risk, playbooks, incidents): the event pipeline's sink.
+        self.monitor: MonitorEngine | None = None
+        if settings.monitor_engine:
+            self.monitor = build_engine(
+                settings=settings,
+                store=platform.store,
+                sessions=self.sessions,
+                identity=platform.identity,
+                live=self.live_response,
+                clock=clock,
+                publish=self.bus.publish,
+            )
+        # Event ingestion: the gateway's events, HTTP, syslog and files into the engine.
+        self.ingest: IngestService | None = None
+        if settings.monitor.enabled:
+            self.ingest = IngestService(
+                settings.monitor,
+                store=platform.store,
+                bus=self.bus,
+                clock=clock,
+                sink=self.monitor if self.monitor is not None else DiscardingSink(),
+                data_dir=settings.data_dir,
+                bytes_out=self._take_bytes_out,
+                session_of=self.sessions.get,
+            )
 
     # -- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -383,6 +420,16 @@ class Server:
             )
             await server.start(listener.host, listener.port)
             self.listeners.append(server)
+        if self.monitor is not None:
+            await asyncio.to_thread(self.monitor.load, tenant_ids)
+            self.monitor.start()
+            self._tasks.append(
+                asyncio.get_running_loop().create_task(
+                    self._monitor_upkeep(self.monitor), name="monitor-upkeep"
+                )
+            )
+        if self.ingest is not None:
+            await self.ingest.start()
         self._tasks.append(asyncio.get_running_loop().create_task(self._upkeep(), name="upkeep"))
         self._tasks.append(
             asyncio.get_running_loop().create_task(
@@ -406,6 +453,10 @@ class Server:
         await asyncio.to_thread(self.sessions.write_last_seen, batch)
         bindings = self.sessions.take_device_bindings()
         await asyncio.to_thread(self.sessions.write_device_bindings, bindings)
+        if self.ingest is not None:
+            await self.ingest.stop()
+        if self.monitor is not None:
+            await self.monitor.stop()
         await self.writer.stop()
         self.fetcher.close()
 
@@ -471,6 +522,33 @@ class Server:
             except Exception:
                 # The old snapshot stays in force; revocations already applied stay applied.
                 _log.exception("state refresh failed; keeping the previous snapshot")
+
+    async def _monitor_upkeep(self, engine: MonitorEngine) -> None:
+        """Pick up blocks and step-up demands set or undone elsewhere (each refresh); let
+        risk scores decay and blocks expire (``MonitorEngine.tick``, every half minute)."""
+        interval = self.platform.settings.state_refresh_seconds
+        last_tick = self.platform.clock.monotonic()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await asyncio.to_thread(engine.sync_containment, self.platform.tenant_ids())
+                if self.platform.clock.monotonic() - last_tick >= RISK_DECAY_SECONDS:
+                    last_tick = self.platform.clock.monotonic()
+                    await engine.tick()
+            except Exception:
+                _log.exception("monitor upkeep failed; scores and blocks stay as they were")
+
+    def _ingest_route(self, head: RequestHead, tenant_id: str) -> Verdict:
+        if self.ingest is None:
+            return Respond(404)
+        return self.ingest.endpoint.post(head, tenant_id)
+
+    def _take_bytes_out(self) -> dict[str, int]:
+        total: dict[str, int] = {}
+        for server in self.listeners:
+            for session_id, sent in server.take_bytes_out().items():
+                total[session_id] = total.get(session_id, 0) + sent
+        return total
 
     def _purge_passkey_ceremonies(self) -> None:
         """Drop passkey challenges nobody finished (anyone may start a sign-in ceremony, so

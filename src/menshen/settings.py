@@ -12,9 +12,9 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -97,6 +97,9 @@ class TenantOptions:
 
     passkeys: PasskeyOptions = field(default_factory=PasskeyOptions)
     devices: DeviceOptions = field(default_factory=DeviceOptions)
+    monitor: MonitorOptions = field(default_factory=lambda: MonitorOptions())
+    # The firm's IANA time zone: behavioural baselines learn active hours in local time.
+    time_zone: str = "Asia/Taipei"
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,10 @@ class Settings:
     state_refresh_seconds: float = 1.0
     identity_providers: tuple[IdentityProviderSettings, ...] = ()
     tenants: Mapping[str, TenantOptions] = field(default_factory=dict)
+    # The monitor's engine (risk, playbooks, incidents) runs inside the gateway process.
+    monitor_engine: bool = True
+    # Event ingestion (``monitor:``): gateway feed, syslog listener, tailed files, limits.
+    monitor: IngestSettings = field(default_factory=lambda: IngestSettings())
 
     @property
     def master_key_path(self) -> Path:
@@ -210,6 +217,19 @@ class _TenantOptionsModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
     passkeys: _PasskeyOptionsModel = Field(default_factory=_PasskeyOptionsModel)
     devices: _DeviceOptionsModel = Field(default_factory=_DeviceOptionsModel)
+    monitor: _MonitorOptionsModel = Field(default_factory=lambda: _MonitorOptionsModel())
+    time_zone: str = "Asia/Taipei"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo
+
+        try:
+            ZoneInfo(value)
+        except (ValueError, KeyError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
 
 
 class _SettingsModel(BaseModel):
@@ -227,6 +247,8 @@ class _SettingsModel(BaseModel):
     state_refresh_seconds: float = Field(default=1.0, gt=0, le=60)
     identity_providers: list[_IdentityProviderModel] = Field(default_factory=list)
     tenants: dict[str, _TenantOptionsModel] = Field(default_factory=dict)
+    monitor_engine: bool = True
+    monitor: _IngestModel = Field(default_factory=lambda: _IngestModel())
 
     @field_validator("identity_providers")
     @classmethod
@@ -329,6 +351,8 @@ def _to_settings(model: _SettingsModel, base: Path) -> Settings:
         state_refresh_seconds=model.state_refresh_seconds,
         identity_providers=tuple(_provider(item) for item in model.identity_providers),
         tenants={key: _tenant_options(value) for key, value in model.tenants.items()},
+        monitor_engine=model.monitor_engine,
+        monitor=_ingest_settings(model.monitor, resolve, model.tenant),
     )
 
 
@@ -342,6 +366,8 @@ def _tenant_options(item: _TenantOptionsModel) -> TenantOptions:
             require_screen_lock=devices.require_screen_lock,
             enrolment_code_lifetime=timedelta(minutes=devices.enrolment_code_minutes),
         ),
+        monitor=_monitor_options(item.monitor),
+        time_zone=item.time_zone,
     )
 
 
@@ -365,4 +391,328 @@ def _provider(item: _IdentityProviderModel) -> IdentityProviderSettings:
         tenant=item.tenant,
         recheck_interval=timedelta(minutes=item.recheck_minutes),
         logout_at_provider=item.logout_at_provider,
+    )
+
+
+# -- continuous monitoring: risk, playbooks, notifications (tenants.<id>.monitor) ----------
+SEVERITIES = ("low", "medium", "high", "critical")
+ACTIONS = ("revoke_sessions", "require_step_up", "suspend", "block_ip", "quarantine_device")
+
+
+@dataclass(frozen=True, slots=True)
+class RiskOptions:
+    """``monitor.risk``: the score's half-life, level thresholds (0–100) and weights."""
+
+    half_life: timedelta = timedelta(hours=24)
+    low: float = 30.0
+    medium: float = 50.0
+    high: float = 70.0
+    weights: Mapping[str, float] = field(default_factory=dict)  # detector -> [0, 1]
+    severity_factors: Mapping[str, float] = field(default_factory=dict)  # severity -> [0, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class PlaybookOptions:
+    """``monitor.playbooks[]``: when to act (a finding of ``detectors`` at or above the
+    minimum severity and confidence, or a score reaching ``risk_at_least``) and what to do."""
+
+    name: str
+    detectors: tuple[str, ...] = ()  # empty: any detector
+    min_severity: str = "low"
+    min_confidence: float = 0.0
+    risk_at_least: float | None = None
+    actions: tuple[str, ...] = ()
+    block_minutes: int = 60
+    notify: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class NotifierOptions:
+    """``monitor.notifiers.<name>``: a webhook (HMAC-signed), Slack, Teams or e-mail."""
+
+    name: str
+    kind: str
+    url: str = ""
+    secret: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    starttls: bool = True
+    username: str = ""
+    password: str = ""
+    sender: str = ""
+    recipients: tuple[str, ...] = ()
+    timeout_seconds: float = 5.0
+    attempts: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class MonitorOptions:
+    """A tenant's ``monitor:`` block; ``observe_only`` records actions without taking them."""
+
+    observe_only: bool = False
+    risk: RiskOptions = field(default_factory=RiskOptions)
+    incident_window: timedelta = timedelta(hours=1)
+    playbooks: tuple[PlaybookOptions, ...] = ()
+    notifiers: Mapping[str, NotifierOptions] = field(default_factory=dict)
+
+
+class _RiskOptionsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    half_life_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    low: float = Field(default=30.0, gt=0, le=100)
+    medium: float = Field(default=50.0, gt=0, le=100)
+    high: float = Field(default=70.0, gt=0, le=100)
+    weights: dict[str, float] = Field(default_factory=dict)
+    severity_factors: dict[Literal["low", "medium", "high", "critical"], float] = Field(
+        default_factory=dict
+    )
+
+    @field_validator("weights", "severity_factors")
+    @classmethod
+    def _unit(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, number in value.items():
+            if not 0.0 <= number <= 1.0:
+                raise ValueError(f"{key}: must lie in [0, 1]")
+        return value
+
+
+class _PlaybookModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")
+    detectors: list[str] = Field(default_factory=list)
+    min_severity: Literal["low", "medium", "high", "critical"] = "low"
+    min_confidence: float = Field(default=0.0, ge=0.0, le=1.0)
+    risk_at_least: float | None = Field(default=None, gt=0, le=100)
+    actions: list[
+        Literal["revoke_sessions", "require_step_up", "suspend", "block_ip", "quarantine_device"]
+    ] = Field(default_factory=list)
+    block_minutes: int = Field(default=60, ge=1, le=60 * 24 * 30)
+    notify: list[str] = Field(default_factory=list)
+
+
+class _NotifierModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["webhook", "slack", "teams", "email"]
+    url: str = Field(default="", pattern=r"^$|^https?://[^\s]+$")
+    secret: str = ""
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    starttls: bool = True
+    username: str = ""
+    password: str = ""
+    sender: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    attempts: int = Field(default=3, ge=1, le=10)
+
+
+class _MonitorOptionsModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    observe_only: bool = False
+    risk: _RiskOptionsModel = Field(default_factory=_RiskOptionsModel)
+    incident_window_minutes: int = Field(default=60, ge=1, le=60 * 24 * 7)
+    playbooks: list[_PlaybookModel] = Field(default_factory=list)
+    notifiers: dict[str, _NotifierModel] = Field(default_factory=dict)
+
+    @field_validator("notifiers")
+    @classmethod
+    def _complete(cls, value: dict[str, _NotifierModel]) -> dict[str, _NotifierModel]:
+        for name, item in value.items():
+            if item.kind == "email" and not (item.smtp_host and item.sender and item.recipients):
+                raise ValueError(f"{name}: e-mail needs smtp_host, sender and recipients")
+            if item.kind != "email" and not item.url:
+                raise ValueError(f"{name}: a {item.kind} notifier needs a url")
+            if item.kind == "webhook" and len(item.secret) < 16:
+                raise ValueError(f"{name}: a webhook needs a secret of at least 16 characters")
+        return value
+
+
+def _monitor_options(item: _MonitorOptionsModel) -> MonitorOptions:
+    risk = item.risk
+    if not risk.low <= risk.medium <= risk.high:
+        raise ConfigError("monitor.risk: thresholds must rise (low <= medium <= high)")
+    for playbook in item.playbooks:
+        unknown = [name for name in playbook.notify if name not in item.notifiers]
+        if unknown:
+            raise ConfigError(f"playbook {playbook.name}: no notifier named {unknown[0]!r}")
+        if not playbook.actions and not playbook.notify:
+            raise ConfigError(f"playbook {playbook.name}: give actions or notify (or both)")
+    return MonitorOptions(
+        observe_only=item.observe_only,
+        risk=RiskOptions(
+            half_life=timedelta(hours=risk.half_life_hours),
+            low=risk.low,
+            medium=risk.medium,
+            high=risk.high,
+            weights=dict(risk.weights),
+            severity_factors={str(key): value for key, value in risk.severity_factors.items()},
+        ),
+        incident_window=timedelta(minutes=item.incident_window_minutes),
+        playbooks=tuple(
+            PlaybookOptions(
+                name=p.name,
+                detectors=tuple(p.detectors),
+                min_severity=p.min_severity,
+                min_confidence=p.min_confidence,
+                risk_at_least=p.risk_at_least,
+                actions=tuple(p.actions),
+                block_minutes=p.block_minutes,
+                notify=tuple(p.notify),
+            )
+            for p in item.playbooks
+        ),
+        notifiers={
+            name: NotifierOptions(
+                name=name,
+                kind=n.kind,
+                url=n.url,
+                secret=n.secret,
+                smtp_host=n.smtp_host,
+                smtp_port=n.smtp_port,
+                starttls=n.starttls,
+                username=n.username,
+                password=n.password,
+                sender=n.sender,
+                recipients=tuple(n.recipients),
+                timeout_seconds=n.timeout_seconds,
+                attempts=n.attempts,
+            )
+            for name, n in item.notifiers.items()
+        },
+    )
+
+
+# -- continuous monitoring: event ingestion (top-level monitor:) ---------------------------
+INGEST_FORMATS = ("menshen", "ocsf", "windows", "linux-auth", "lanl")
+_SOURCE_NAME = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+
+@dataclass(frozen=True, slots=True)
+class SyslogSettings:
+    """``monitor.syslog``: an RFC 5424 listener over TCP, TLS when a certificate is given."""
+
+    host: str = "127.0.0.1"
+    port: int = 6514
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tenant: str = "default"
+    source: str = "syslog"
+
+
+@dataclass(frozen=True, slots=True)
+class TailSettings:
+    """``monitor.tail[]``: a file or directory followed as ``format`` lines."""
+
+    path: Path
+    format: str
+    tenant: str = "default"
+    source: str = "file"
+    pattern: str = "*"
+    epoch: datetime | None = None  # LANL: the instant of relative time 0
+
+
+@dataclass(frozen=True, slots=True)
+class IngestSettings:
+    """``monitor:``: where events come from and the pipeline's bounds (docs/monitoring.md)."""
+
+    enabled: bool = True
+    syslog: SyslogSettings | None = None
+    tail: tuple[TailSettings, ...] = ()
+    queue: int = 20_000
+    rate_per_second: float = 5_000.0
+    burst: int = 20_000
+    batch: int = 1_000
+    max_line_bytes: int = 64 * 1024
+    max_skew_seconds: float = 300.0
+    gateway_handoff: int = 10_000
+    reconcile_seconds: float = 5.0
+    quarantine_days: int = 14
+    quarantine_keep: int = 10_000
+
+
+class _SyslogModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str = "127.0.0.1"
+    port: int = Field(default=6514, ge=0, le=65535)
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tenant: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    source: str = Field(default="syslog", pattern=_SOURCE_NAME)
+
+
+class _TailModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: Path
+    format: Literal["menshen", "ocsf", "windows", "linux-auth", "lanl"]
+    tenant: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    source: str = Field(default="file", pattern=_SOURCE_NAME)
+    pattern: str = "*"
+    epoch: datetime | None = None
+
+
+class _IngestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    enabled: bool = True
+    syslog: _SyslogModel | None = None
+    tail: list[_TailModel] = Field(default_factory=list)
+    queue: int = Field(default=20_000, ge=1, le=10_000_000)
+    rate_per_second: float = Field(default=5_000.0, gt=0)
+    burst: int = Field(default=20_000, ge=1)
+    batch: int = Field(default=1_000, ge=1, le=100_000)
+    max_line_bytes: int = Field(default=64 * 1024, ge=256, le=16 * 1024 * 1024)
+    max_skew_seconds: float = Field(default=300.0, ge=0, le=86_400)
+    gateway_handoff: int = Field(default=10_000, ge=1)
+    reconcile_seconds: float = Field(default=5.0, gt=0, le=3600)
+    quarantine_days: int = Field(default=14, ge=1, le=3650)
+    quarantine_keep: int = Field(default=10_000, ge=1)
+
+    @field_validator("tail")
+    @classmethod
+    def _epochs(cls, value: list[_TailModel]) -> list[_TailModel]:
+        for item in value:
+            if item.epoch is not None and item.epoch.tzinfo is None:
+                raise ValueError(f"{item.path}: epoch needs a time zone (e.g. Z)")
+        return value
+
+
+def _ingest_settings(
+    item: _IngestModel, resolve: Callable[[Path], Path], default_tenant: str
+) -> IngestSettings:
+    syslog = None
+    if item.syslog is not None:
+        s = item.syslog
+        if (s.tls_cert is None) != (s.tls_key is None):
+            raise ConfigError("monitor.syslog: give both tls_cert and tls_key")
+        syslog = SyslogSettings(
+            host=s.host,
+            port=s.port,
+            tls_cert=None if s.tls_cert is None else resolve(s.tls_cert),
+            tls_key=None if s.tls_key is None else resolve(s.tls_key),
+            tenant=s.tenant or default_tenant,
+            source=s.source,
+        )
+    return IngestSettings(
+        enabled=item.enabled,
+        syslog=syslog,
+        tail=tuple(
+            TailSettings(
+                path=resolve(t.path),
+                format=t.format,
+                tenant=t.tenant or default_tenant,
+                source=t.source,
+                pattern=t.pattern,
+                epoch=t.epoch,
+            )
+            for t in item.tail
+        ),
+        queue=item.queue,
+        rate_per_second=item.rate_per_second,
+        burst=item.burst,
+        batch=item.batch,
+        max_line_bytes=item.max_line_bytes,
+        max_skew_seconds=item.max_skew_seconds,
+        gateway_handoff=item.gateway_handoff,
+        reconcile_seconds=item.reconcile_seconds,
+        quarantine_days=item.quarantine_days,
+        quarantine_keep=item.quarantine_keep,
     )

@@ -282,6 +282,14 @@ class _View:
         self.devices = real.devices
         self.device_enrolments = real.device_enrolments
         self.federated_sessions = real.federated_sessions
+        self.baselines = real.baselines
+        self.bad_networks = real.bad_networks
+        self.risk_scores = real.risk_scores
+        self.response_actions = real.response_actions
+        self.incidents = real.incidents
+        self.monitor_sources = real.monitor_sources
+        self.monitor_quarantine = real.monitor_quarantine
+        self.monitor_cursors = real.monitor_cursors
 
 
 def test_a_replay_is_refused_even_when_another_process_read_before_the_first_use(

@@ -16,6 +16,7 @@ from menshen.access.passkey_pages import PasskeyPages
 from menshen.access.signin import SignIn
 from menshen.access.sso import SingleSignOn
 from menshen.gateway.contract import RequestHead, Verdict
+from menshen.monitor.ingest.http_endpoint import INGEST_PATH
 
 Route = Callable[[Context], Verdict]
 
@@ -34,6 +35,7 @@ class OwnEndpoints:
         sso: SingleSignOn | None = None,
         devices: DevicePages | None = None,
         device_api: DeviceApi | None = None,
+        ingest: Callable[[RequestHead, str], Verdict] | None = None,
     ) -> None:
         self._tenant_for_host = tenant_for_host
         self._routes: dict[tuple[str, str], Route] = {
@@ -99,6 +101,9 @@ class OwnEndpoints:
                     ("POST", "/.menshen/devices/posture"): device_api.posture,
                 }
             )
+
+        if ingest is not None:  # monitoring: JSON lines from external sources
+            self._routes[("POST", INGEST_PATH)] = lambda ctx: ingest(ctx.head, ctx.tenant_id)
 
     def __call__(self, head: RequestHead) -> Verdict:
         tenant_id = self._tenant_for_host(head.host)

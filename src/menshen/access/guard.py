@@ -67,6 +67,32 @@ class NoLiveAttributes:
         return None
 
 
+class Containment(Protocol):
+    """What automatic response holds against a source or a user (menshen.monitor.response):
+    a source address blocked until a time, and users who must verify their second factor
+    again (sessions whose last verification is older than ``step_up_since`` are stepped
+    up). Read from memory on every request; ``blocking`` is False when nothing is blocked."""
+
+    @property
+    def blocking(self) -> bool: ...
+
+    def blocked(self, tenant_id: str, ip: str, now: datetime) -> bool: ...
+
+    def step_up_since(self, tenant_id: str, user_id: str) -> datetime | None: ...
+
+
+class NoContainment:
+    blocking = False
+
+    def blocked(self, tenant_id: str, ip: str, now: datetime) -> bool:
+        return False
+
+    def step_up_since(self, tenant_id: str, user_id: str) -> datetime | None:
+        return None
+
+
+BLOCKED_SOURCE = "source address blocked by automatic response"
+
 OwnEndpoints = Callable[[RequestHead], Verdict]
 
 
@@ -105,7 +131,9 @@ class Guard:
         audit_backlog: Callable[[], int] = lambda: 0,
         max_audit_backlog: int = 200_000,
         live: LiveAttributes | None = None,
+        containment: Containment | None = None,
     ) -> None:
+        self._containment = containment or NoContainment()
         self._sessions = sessions
         self._audit_backlog = audit_backlog
         self._live = live or NoLiveAttributes()
@@ -151,6 +179,10 @@ class Guard:
     # -- the check ----------------------------------------------------------------------
     def check(self, head: RequestHead) -> Verdict:
         path = head.path
+        if self._containment.blocking:
+            refused = self._refuse_blocked_source(head)
+            if refused is not None:
+                return refused
         if path.startswith(OWN_PREFIX) or path == JWKS_PATH or path == OWN_PREFIX[:-1]:
             return self._own(head)
         directory = self._directory
@@ -176,6 +208,10 @@ class Guard:
             return self._step_up(
                 head, route, session, principal, "Finish two-step verification.", now=now
             )
+        since = self._containment.step_up_since(route.tenant_id, session.user_id)
+        if since is not None and (session.mfa_at is None or session.mfa_at < since):
+            reason = "Verify it is you: unusual activity was seen on your account."
+            return self._step_up(head, route, session, principal, reason, now=now)
         policy = directory.policy(route.tenant_id)
         request = AccessRequest(
             tenant_id=route.tenant_id,
@@ -233,6 +269,25 @@ class Guard:
         return found.session, found.problem or ""
 
     # -- outcomes -----------------------------------------------------------------------
+    def _refuse_blocked_source(self, head: RequestHead) -> Respond | None:
+        tenant_id = self._directory.tenant_for_host(head.host)
+        now = self._clock.now()
+        if tenant_id is None or not self._containment.blocked(tenant_id, head.client_ip, now):
+            return None
+        self._publish(
+            AuditEvent(
+                tenant_id=tenant_id,
+                kind=Kind.ACCESS_DENY,
+                outcome=Outcome.DENY,
+                at=now,
+                ip=head.client_ip,
+                reason=BLOCKED_SOURCE,
+                details={"method": head.method, "path": head.path, "host": head.host},
+                id=self._event_ids(),
+            )
+        )
+        return problem_json(403, "Forbidden", "Access from this network is not allowed.")
+
     def _allow(
         self,
         head: RequestHead,

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from menshen.app import Platform
 from menshen.cli.agent import agent_app
+from menshen.cli.console_serve import console_app
 from menshen.cli.context import (
     Options,
     audit_admin_change,
@@ -21,7 +22,9 @@ from menshen.cli.context import (
     opened,
 )
 from menshen.cli.devices import device_app
+from menshen.cli.incidents import incident_app
 from menshen.cli.inventory import inventory_app
+from menshen.cli.monitor import monitor_app
 from menshen.cli.policy import policy_app
 from menshen.cli.policy_rollout import AuthorOpt, MessageOpt, author_of
 from menshen.cli.segment import segment_app
@@ -51,9 +54,18 @@ app.add_typer(inventory_app, name="inventory")
 app.add_typer(segment_app, name="segment")
 app.add_typer(device_app, name="device")
 app.add_typer(agent_app, name="agent")
+app.add_typer(incident_app, name="incident")
+app.add_typer(monitor_app, name="monitor")
+app.add_typer(console_app, name="console")
 # policy command modules (each registers its commands on policy_app):
+import menshen.cli.monitor_baselines as _monitor_baselines  # noqa: F401, E402
+import menshen.cli.monitor_response as _monitor_response  # noqa: F401, E402
+import menshen.cli.monitor_sources as _monitor_sources  # noqa: F401, E402
+import menshen.cli.picture as _picture  # noqa: F401, E402
 import menshen.cli.policy_rollout as _policy_rollout  # noqa: F401, E402
 import menshen.cli.policy_tools  # noqa: F401, E402
+import menshen.cli.segment_compile as _segment_compile  # noqa: F401, E402
+from menshen.cli import discover, risks, suggest  # noqa: F401, E402  (inventory/segment commands)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Settings file (menshen.yaml).")

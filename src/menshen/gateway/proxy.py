@@ -74,6 +74,7 @@ class ProxyExchange:
         head_request: bool,
         client_keep_alive: bool,
         client_http10: bool,
+        meter: dict[str, int] | None = None,
     ) -> None:
         self.client = client
         self.pool = pool
@@ -96,6 +97,10 @@ class ProxyExchange:
         self._out_head: bytes | None = None
         self._retried = False
         self._task: asyncio.Task[None] | None = None
+        # Response bytes sent for the session (monitoring's TRANSFER events): one int add per
+        # chunk, folded into the listener's per-session counter when the exchange ends.
+        self._meter = meter if forward.session_id is not None else None
+        self._sent = 0
 
     # -- start ------------------------------------------------------------------------
     def start(self) -> None:
@@ -178,6 +183,7 @@ class ProxyExchange:
     # -- client connection events -------------------------------------------------------
     def client_lost(self) -> None:
         self._finished = True
+        self._count_sent()
         self._drop_upstream()
 
     def client_paused(self) -> None:
@@ -236,6 +242,7 @@ class ProxyExchange:
     def upstream_body(self, data: bytes) -> None:
         if self._finished or not data:
             return
+        self._sent += len(data)
         transport = self.client.transport
         head, self._out_head = self._out_head, None
         if self._out_mode == OUT_CHUNKED:
@@ -283,6 +290,7 @@ class ProxyExchange:
             self._task = self.pool.loop.create_task(self._connect())
             return
         self._finished = True
+        self._count_sent()
         if self.response_started:
             self.client.abort_connection()
         else:
@@ -299,5 +307,13 @@ class ProxyExchange:
         if self._finished:
             return
         self._finished = True
+        self._count_sent()
         self.client.resume_reading_for(READ_PAUSED_BY_UPSTREAM)
         self.client.exchange_done(self._keep_alive and self._request_done)
+
+    def _count_sent(self) -> None:
+        meter = self._meter
+        if meter is not None and self._sent:
+            session_id = self.forward.session_id or ""
+            meter[session_id] = meter.get(session_id, 0) + self._sent
+            self._sent = 0

@@ -100,6 +100,8 @@ class GatewayServer:
         self._pool: UpstreamPool | None = None
         self._server: asyncio.AbstractServer | None = None
         self._all_closed = asyncio.Event()
+        # Response bytes per session id since the last ``take_bytes_out`` (monitoring).
+        self.bytes_out: dict[str, int] = {}
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -156,6 +158,12 @@ class GatewayServer:
         self.connections.discard(conn)
         if not self.connections:
             self._all_closed.set()
+
+    def take_bytes_out(self) -> dict[str, int]:
+        """Response bytes per session since the last call (the counter starts again)."""
+        taken = dict(self.bytes_out)
+        self.bytes_out.clear()  # cleared in place: exchanges in flight hold this dict
+        return taken
 
     def close_session(self, session_id: str) -> int:
         """Close every WebSocket tunnel bound to ``session_id``; returns how many."""

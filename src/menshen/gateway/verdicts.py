@@ -101,6 +101,7 @@ def _forward(
         head_request=head.method == "HEAD",
         client_keep_alive=msg.keep_alive,
         client_http10=msg.version == "1.0",
+        meter=server.bytes_out,
     )
     msg.sink = exchange
     exchange.start()

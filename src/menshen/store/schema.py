@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKeyConstraint,
     Index,
     Integer,
@@ -374,4 +375,140 @@ device_enrolments = Table(
     PrimaryKeyConstraint("tenant_id", "code_hash"),
     _tenant_fk(),
     _user_fk(),
+)
+
+# Continuous monitoring, response (issue 6): each subject's last risk score, so a restart
+# does not forget a high-risk user (menshen.monitor.risk).
+risk_scores = Table(
+    "risk_scores",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("subject", String(NAME), nullable=False),  # "user:<id>", "network:<ip>", ...
+    Column("score", Float(), nullable=False),
+    Column("level", String(16), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "subject"),
+    _tenant_fk(),
+)
+
+# Every action a playbook took or, in observe-only mode, would have taken; ``dedupe_key``
+# makes one finding lead to one action however often it is seen (menshen.monitor.response).
+response_actions = Table(
+    "response_actions",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("dedupe_key", String(NAME), nullable=False),
+    Column("playbook", String(NAME), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("subject", String(NAME), nullable=False),
+    Column("target", String(NAME), nullable=False),
+    Column("state", String(16), nullable=False),  # done, observed, failed, undone
+    Column("reason", Text(), nullable=False),
+    Column("incident_id", String(ID), nullable=True),
+    Column("details", json_type(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("undone_at", UtcDateTime(), nullable=True),
+    Column("undone_by", String(NAME), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    UniqueConstraint("tenant_id", "dedupe_key"),
+    _tenant_fk(),
+    Index(None, "tenant_id", "created_at"),
+)
+
+# Related findings grouped into one incident, with its timeline (menshen.monitor.incidents).
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("subject", String(NAME), nullable=False),
+    Column("source_ip", String(64), nullable=True),
+    Column("title", Text(), nullable=False),
+    Column("severity", Integer(), nullable=False),
+    Column("state", String(16), nullable=False),  # open, acknowledged, closed
+    Column("first_event_at", UtcDateTime(), nullable=False),
+    Column("detected_at", UtcDateTime(), nullable=False),
+    Column("last_finding_at", UtcDateTime(), nullable=False),
+    Column("responded_at", UtcDateTime(), nullable=True),
+    Column("acknowledged_at", UtcDateTime(), nullable=True),
+    Column("closed_at", UtcDateTime(), nullable=True),
+    Column("assignee", String(NAME), nullable=True),
+    Column("findings", json_type(), nullable=False),
+    Column("notes", json_type(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _tenant_fk(),
+    Index(None, "tenant_id", "detected_at"),
+)
+
+# Monitoring ingest (issue 6): the external event sources of a tenant, each with its bearer
+# token hashed (SHA-256; the token is shown once), and rejected input kept for a while with
+# the reason and a bounded excerpt (NIST SP 800-92 §4.2).
+monitor_sources = Table(
+    "monitor_sources",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("token_hash", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "name"),
+    UniqueConstraint("tenant_id", "token_hash"),
+    _tenant_fk(),
+)
+
+monitor_quarantine = Table(
+    "monitor_quarantine",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("source", String(64), nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Column("reason", String(64), nullable=False),
+    Column("detail", String(255), nullable=False),
+    Column("excerpt", Text(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _tenant_fk(),
+    Index(None, "tenant_id", "at"),
+)
+
+# How far the monitor has read each tenant's audit log (the last seq it accounted for).
+monitor_cursors = Table(
+    "monitor_cursors",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("consumer", String(64), nullable=False),
+    Column("seq", BigInteger(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "consumer"),
+    _tenant_fk(),
+)
+
+# Monitoring baselines (migration 0008): one versioned JSON profile per entity (kind user,
+# client, device, network; kind "firm" for the tenant-wide peer groups and places).
+monitor_baselines = Table(
+    "monitor_baselines",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("entity_id", String(NAME), nullable=False),
+    Column("version", Integer(), nullable=False),
+    Column("state", json_type(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "kind", "entity_id"),
+    _tenant_fk(),
+)
+
+# The firm's imported bad-address lists (migration 0008), one row per CIDR prefix.
+monitor_bad_networks = Table(
+    "monitor_bad_networks",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("list_name", String(NAME), nullable=False),
+    Column("cidr", String(64), nullable=False),
+    Column("note", String(NAME), nullable=False),
+    Column("imported_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "list_name", "cidr"),
+    _tenant_fk(),
 )

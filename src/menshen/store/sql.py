@@ -21,6 +21,17 @@ from menshen.store.enrolments import SqlDeviceEnrolmentRepository
 from menshen.store.federated import SqlFederatedSessionRepository
 from menshen.store.keys import SqlKeyRepository
 from menshen.store.migrate import migrate
+from menshen.store.monitor_baselines import SqlBadNetworkRepository, SqlBaselineRepository
+from menshen.store.monitor_ingest import (
+    SqlMonitorCursorRepository,
+    SqlMonitorSourceRepository,
+    SqlQuarantineRepository,
+)
+from menshen.store.monitor_response import (
+    SqlIncidentRepository,
+    SqlResponseActionRepository,
+    SqlRiskScoreRepository,
+)
 from menshen.store.policy_versions import (
     SqlPolicyCandidateRepository,
     SqlPolicyVersionRepository,
@@ -39,15 +50,23 @@ class SqlTenantStore:
     __slots__ = (
         "_database",
         "audit",
+        "bad_networks",
+        "baselines",
         "config",
         "credentials",
         "device_enrolments",
         "devices",
         "federated_sessions",
         "groups",
+        "incidents",
         "keys",
+        "monitor_cursors",
+        "monitor_quarantine",
+        "monitor_sources",
         "policy_candidate",
         "policy_versions",
+        "response_actions",
+        "risk_scores",
         "sessions",
         "tenant_id",
         "throttle",
@@ -73,6 +92,14 @@ class SqlTenantStore:
         self.devices = SqlDeviceRepository(scope)
         self.device_enrolments = SqlDeviceEnrolmentRepository(scope)
         self.federated_sessions = SqlFederatedSessionRepository(scope)
+        self.baselines = SqlBaselineRepository(scope)
+        self.bad_networks = SqlBadNetworkRepository(scope)
+        self.risk_scores = SqlRiskScoreRepository(scope)
+        self.response_actions = SqlResponseActionRepository(scope)
+        self.incidents = SqlIncidentRepository(scope)
+        self.monitor_sources = SqlMonitorSourceRepository(scope)
+        self.monitor_quarantine = SqlQuarantineRepository(scope)
+        self.monitor_cursors = SqlMonitorCursorRepository(scope)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group several repository calls into one transaction (all or nothing)."""

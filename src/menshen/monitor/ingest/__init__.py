@@ -1,0 +1,1 @@
+"""Event ingestion: every source mapped to ``ObservedEvent`` and handed to an ``EventSink``."""
