@@ -20,6 +20,7 @@ from menshen.monitor.ingest.mappers.windows import map_windows
 from menshen.monitor.ingest.reject import MapContext, Rejected
 from menshen.monitor.ingest.syslog5424 import map_syslog
 from menshen.monitor.model import Category, EventOutcome
+from tests.conftest import require_service
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 CTX = MapContext(tenant_id="t1", source="src", now=NOW)
@@ -308,7 +309,7 @@ def test_lanl_lines_map_with_the_configured_epoch() -> None:
 def test_lanl_real_samples_all_map() -> None:
     """Every line of the LANL red-team and benign pieces maps (real data, outside this repo)."""
     if not LANL.exists():
-        pytest.skip("LANL pieces not present")
+        require_service("LANL data set", f"{LANL} not found")
     ctx = MapContext(tenant_id="t1", source="lanl", now=NOW, epoch=datetime(2026, 1, 1, tzinfo=UTC))
     for name in ("redteam_auth_events.txt", "benign_auth_sample.txt"):
         lines = (LANL / name).read_text().splitlines()

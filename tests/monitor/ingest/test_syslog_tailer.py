@@ -73,7 +73,13 @@ def test_syslog_waits_while_the_source_is_over_its_rate() -> None:
 
     async def scenario() -> None:
         async def tick() -> None:
-            for _ in range(200):  # bounded: move the clock so the bucket refills
+            # Bounded: first wait until the listener has been held back, then move the
+            # clock so the bucket refills (whatever the machine's speed, in that order).
+            for _ in range(500):
+                if pipeline.metrics.get(KEY) is not None and pipeline.metrics[KEY].throttled:
+                    break
+                await asyncio.sleep(0.01)
+            for _ in range(200):
                 await asyncio.sleep(0.01)
                 clock.advance(0.01)
 
