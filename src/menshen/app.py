@@ -57,6 +57,7 @@ from menshen.identity.passwords import PasswordHasher
 from menshen.identity.service import IdentityService
 from menshen.identity.throttle import DEFAULT_THROTTLE
 from menshen.monitor.assemble import build_engine
+from menshen.monitor.detection import TenantDetection
 from menshen.monitor.engine import MonitorEngine
 from menshen.monitor.ingest.service import IngestService
 from menshen.monitor.ingest.sink import DiscardingSink
@@ -69,6 +70,7 @@ from menshen.store.sql import SqlStore
 
 _log = logging.getLogger(__name__)
 RISK_DECAY_SECONDS = 30.0
+BASELINE_SAVE_SECONDS = 60.0
 
 
 def derive_key(master: bytes, purpose: str) -> bytes:
@@ -363,7 +365,9 @@ class Server:
         self.sessions.on_revoke(self._session_revoked)
         # The monitor's engine (risk, playbooks, incidents): the event pipeline's sink.
         self.monitor: MonitorEngine | None = None
+        self.detection: TenantDetection | None = None
         if settings.monitor_engine:
+            self.detection = TenantDetection(settings, platform.store)
             self.monitor = build_engine(
                 settings=settings,
                 store=platform.store,
@@ -372,6 +376,7 @@ class Server:
                 live=self.live_response,
                 clock=clock,
                 publish=self.bus.publish,
+                detect=self.detection,
             )
         # Event ingestion: the gateway's events, HTTP, syslog and files into the engine.
         self.ingest: IngestService | None = None
@@ -421,6 +426,8 @@ class Server:
             await server.start(listener.host, listener.port)
             self.listeners.append(server)
         if self.monitor is not None:
+            if self.detection is not None:  # rules, geo-IP, baselines: ConfigError stops here
+                await asyncio.to_thread(self.detection.open, tenant_ids)
             await asyncio.to_thread(self.monitor.load, tenant_ids)
             self.monitor.start()
             self._tasks.append(
@@ -455,6 +462,11 @@ class Server:
         await asyncio.to_thread(self.sessions.write_device_bindings, bindings)
         if self.ingest is not None:
             await self.ingest.stop()
+        if self.detection is not None:
+            try:
+                await asyncio.to_thread(self.detection.save, self.platform.clock.now())
+            except Exception:
+                _log.exception("could not save the monitor's baselines at stop")
         if self.monitor is not None:
             await self.monitor.stop()
         await self.writer.stop()
@@ -525,16 +537,23 @@ class Server:
 
     async def _monitor_upkeep(self, engine: MonitorEngine) -> None:
         """Pick up blocks and step-up demands set or undone elsewhere (each refresh); let
-        risk scores decay and blocks expire (``MonitorEngine.tick``, every half minute)."""
+        risk scores decay and blocks expire (``MonitorEngine.tick``, every half minute); save
+        the baselines learnt since the last save (every ``BASELINE_SAVE_SECONDS``)."""
+        clock = self.platform.clock
         interval = self.platform.settings.state_refresh_seconds
-        last_tick = self.platform.clock.monotonic()
+        last_tick = last_save = clock.monotonic()
         while True:
             await asyncio.sleep(interval)
             try:
                 await asyncio.to_thread(engine.sync_containment, self.platform.tenant_ids())
-                if self.platform.clock.monotonic() - last_tick >= RISK_DECAY_SECONDS:
-                    last_tick = self.platform.clock.monotonic()
+                if clock.monotonic() - last_tick >= RISK_DECAY_SECONDS:
+                    last_tick = clock.monotonic()
                     await engine.tick()
+                if self.detection is not None and clock.monotonic() - last_save >= (
+                    BASELINE_SAVE_SECONDS
+                ):
+                    last_save = clock.monotonic()
+                    await asyncio.to_thread(self.detection.save, clock.now())
             except Exception:
                 _log.exception("monitor upkeep failed; scores and blocks stay as they were")
 

@@ -350,13 +350,15 @@ def _to_settings(model: _SettingsModel, base: Path) -> Settings:
         issuer=model.issuer,
         state_refresh_seconds=model.state_refresh_seconds,
         identity_providers=tuple(_provider(item) for item in model.identity_providers),
-        tenants={key: _tenant_options(value) for key, value in model.tenants.items()},
+        tenants={key: _tenant_options(value, resolve) for key, value in model.tenants.items()},
         monitor_engine=model.monitor_engine,
         monitor=_ingest_settings(model.monitor, resolve, model.tenant),
     )
 
 
-def _tenant_options(item: _TenantOptionsModel) -> TenantOptions:
+def _tenant_options(
+    item: _TenantOptionsModel, resolve: Callable[[Path], Path] = lambda p: p
+) -> TenantOptions:
     devices = item.devices
     return TenantOptions(
         passkeys=PasskeyOptions(item.passkeys.attestation, tuple(item.passkeys.aaguids)),
@@ -366,7 +368,7 @@ def _tenant_options(item: _TenantOptionsModel) -> TenantOptions:
             require_screen_lock=devices.require_screen_lock,
             enrolment_code_lifetime=timedelta(minutes=devices.enrolment_code_minutes),
         ),
-        monitor=_monitor_options(item.monitor),
+        monitor=_monitor_options(item.monitor, resolve),
         time_zone=item.time_zone,
     )
 
@@ -454,6 +456,15 @@ class MonitorOptions:
     incident_window: timedelta = timedelta(hours=1)
     playbooks: tuple[PlaybookOptions, ...] = ()
     notifiers: Mapping[str, NotifierOptions] = field(default_factory=dict)
+    # What the detectors need to know about the firm (docs/monitoring.md, "Wiring"): its
+    # MaxMind-format geo-IP databases (optional), VPN / relay ASNs, its own shared egress,
+    # proxies and federation servers (exact addresses), and Sigma rule files or directories
+    # (read and checked at start; a bad rule stops start-up).
+    geoip_city: Path | None = None
+    geoip_asn: Path | None = None
+    vpn_asns: frozenset[int] = frozenset()
+    shared_sources: frozenset[str] = frozenset()
+    rules: tuple[Path, ...] = ()
 
 
 class _RiskOptionsModel(BaseModel):
@@ -513,6 +524,27 @@ class _MonitorOptionsModel(BaseModel):
     incident_window_minutes: int = Field(default=60, ge=1, le=60 * 24 * 7)
     playbooks: list[_PlaybookModel] = Field(default_factory=list)
     notifiers: dict[str, _NotifierModel] = Field(default_factory=dict)
+    geoip_city: Path | None = None
+    geoip_asn: Path | None = None
+    vpn_asns: list[int] = Field(default_factory=list)
+    shared_sources: list[str] = Field(default_factory=list)
+    rules: list[Path] = Field(default_factory=list)
+
+    @field_validator("vpn_asns")
+    @classmethod
+    def _asns(cls, value: list[int]) -> list[int]:
+        for number in value:
+            if not 0 < number < 2**32:
+                raise ValueError(f"not an AS number: {number}")
+        return value
+
+    @field_validator("shared_sources")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        try:
+            return [str(ipaddress.ip_address(item.strip())) for item in value]
+        except ValueError as exc:
+            raise ValueError(f"not an IP address: {exc}") from None
 
     @field_validator("notifiers")
     @classmethod
@@ -527,10 +559,14 @@ class _MonitorOptionsModel(BaseModel):
         return value
 
 
-def _monitor_options(item: _MonitorOptionsModel) -> MonitorOptions:
+def _monitor_options(
+    item: _MonitorOptionsModel, resolve: Callable[[Path], Path] = lambda p: p
+) -> MonitorOptions:
     risk = item.risk
     if not risk.low <= risk.medium <= risk.high:
         raise ConfigError("monitor.risk: thresholds must rise (low <= medium <= high)")
+    if item.geoip_asn is not None and item.geoip_city is None:
+        raise ConfigError("monitor.geoip_asn: give geoip_city too")
     for playbook in item.playbooks:
         unknown = [name for name in playbook.notify if name not in item.notifiers]
         if unknown:
@@ -579,6 +615,11 @@ def _monitor_options(item: _MonitorOptionsModel) -> MonitorOptions:
             )
             for name, n in item.notifiers.items()
         },
+        geoip_city=None if item.geoip_city is None else resolve(item.geoip_city),
+        geoip_asn=None if item.geoip_asn is None else resolve(item.geoip_asn),
+        vpn_asns=frozenset(item.vpn_asns),
+        shared_sources=frozenset(item.shared_sources),
+        rules=tuple(resolve(path) for path in item.rules),
     )
 
 

@@ -1,26 +1,22 @@
 """Continuous monitoring end to end: a large download at 03:00 from a new network, through
-the real gateway, ends the session by playbook, alerts a signed webhook and opens an incident.
+the real gateway and the real detectors, ends the session by playbook, alerts a signed
+webhook and opens an incident.
 
 The clock is injected (the firm's 03:00 in Taipei). The user's baseline is a replay of twenty
-working days of office-hours downloads fed to the engine; the triggering transfer is the
-record of the download the user just made through the gateway.
-
-TODO(issue 6): switch ``_ExfiltrationProbe`` to the detector helper's volume and
-new-network detectors (``menshen.monitor.detectors.volume`` / ``new_network``) behind a
-baseline-backed detection runner, and take the transfer from the gateway's own
-``session.transfer`` events (``menshen.monitor.ingest.transfer``) instead of the replayed
-record, once both are wired into ``menshen.app``.
+working days of office-hours downloads fed to the engine; then she signs in from a network
+she never used and downloads 112 MiB. The gateway's own ``session.transfer`` event for that
+download (its per-minute report, flushed explicitly here) goes through the ingest pipeline to
+the built-in ``unusual_volume`` detector (``new_network`` has already flagged the sign-in),
+and the ``exfiltration`` playbook revokes the session.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import threading
 import time
-from collections.abc import Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -33,7 +29,7 @@ from menshen.app import Platform, Server
 from menshen.manifest.apply import apply_manifests
 from menshen.manifest.parse import parse_manifests
 from menshen.monitor.incidents.book import IncidentBook
-from menshen.monitor.model import Category, Entity, EntityKind, Finding, ObservedEvent, Severity
+from menshen.monitor.model import Category, Entity, EntityKind, ObservedEvent
 from menshen.monitor.response.messages import verify_signature
 from menshen.sessions.cookies import HTTP_COOKIE
 from menshen.settings import (
@@ -57,7 +53,9 @@ THREE_AM = datetime(2026, 11, 25, 3, 0, tzinfo=FIRM_ZONE).astimezone(UTC)
 OFFICE = "192.0.2.0/24"
 NEW_NETWORK = "198.51.100.7"
 SECRET = "e2e-webhook-secret-0123"
-DOWNLOAD = 256 * 1024
+DOWNLOAD = 112 * 1024 * 1024  # above the detector's 100 MiB floor, ~50x her usual hour
+SMALL = 2048
+CHUNK = 1024 * 1024
 PASSWORD = "correct horse battery staple"
 JSON = {"accept": "application/json"}
 
@@ -87,51 +85,6 @@ spec:
 """
 
 
-@dataclass
-class _ExfiltrationProbe:
-    """A test detector standing in for volume + new network + hours: learns per user the
-    largest transfer, the networks and the local hours seen; flags a transfer 100 times
-    the largest from an unseen network outside the usual hours."""
-
-    largest: dict[str, int] = field(default_factory=dict)
-    networks: dict[str, set[str]] = field(default_factory=dict)
-    hours: dict[str, set[int]] = field(default_factory=dict)
-
-    def __call__(self, event: ObservedEvent) -> Sequence[Finding]:
-        if event.category is not Category.TRANSFER or event.user is None:
-            return ()
-        user, ip = event.user, event.src_ip or ""
-        network = str(ipaddress.ip_network(f"{ip}/24", strict=False)) if ip else ""
-        hour = event.at.astimezone(FIRM_ZONE).hour
-        largest = self.largest.get(user, 0)
-        odd = (
-            largest > 0
-            and event.bytes_out > 100 * largest
-            and network not in self.networks.get(user, set())
-            and hour not in self.hours.get(user, set())
-        )
-        self.largest[user] = max(largest, event.bytes_out)
-        self.networks.setdefault(user, set()).add(network)
-        self.hours.setdefault(user, set()).add(hour)
-        if not odd:
-            return ()
-        return (
-            Finding(
-                tenant_id=event.tenant_id,
-                detector="volume",
-                subject=Entity(EntityKind.USER, user),
-                at=event.at,
-                severity=Severity.HIGH,
-                confidence=0.9,
-                summary=f"{event.bytes_out} bytes at {hour:02d}:00 from new network {network}",
-                evidence={"bytes": event.bytes_out, "usual_max": largest, "network": network},
-                event_ids=(event.event_id,),
-                source_ip=ip,
-                session_id=event.session_id,
-            ),
-        )
-
-
 class _Stack:
     """Gateway + one upstream on a background loop, with the injected clock."""
 
@@ -151,10 +104,14 @@ class _Stack:
         return future.result(timeout)
 
     async def _upstream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        head = f"HTTP/1.1 200 OK\r\nContent-Length: {DOWNLOAD}\r\nConnection: close\r\n\r\n"
-        writer.write(head.encode() + b"x" * DOWNLOAD)
-        await writer.drain()
+        request = await reader.readuntil(b"\r\n\r\n")
+        size = DOWNLOAD if b"/files/export.zip" in request.split(b"\r\n", 1)[0] else SMALL
+        head = f"HTTP/1.1 200 OK\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode())
+        chunk = b"x" * CHUNK
+        for start in range(0, size, CHUNK):
+            writer.write(chunk[: min(CHUNK, size - start)])
+            await writer.drain()
         writer.close()
 
     async def start(self) -> None:
@@ -165,9 +122,9 @@ class _Stack:
             playbooks=(
                 PlaybookOptions(
                     "exfiltration",
-                    detectors=("volume",),
+                    detectors=("unusual_volume",),
                     min_severity="high",
-                    min_confidence=0.8,
+                    min_confidence=0.6,
                     actions=("revoke_sessions",),
                     notify=("soc",),
                 ),
@@ -255,26 +212,52 @@ def _history(user_id: str) -> list[ObservedEvent]:
     return events
 
 
+def _detectors_of(findings: list[tuple[str, str]]) -> set[str]:
+    return {detector for detector, _ in findings}
+
+
+def _eventually(check: Callable[[], bool]) -> bool:
+    """``check`` comes true within 5 s (the audit writer flushes in batches)."""
+    for _ in range(500):  # bounded: 500 tries, 10 ms apart
+        if check():
+            return True
+        time.sleep(0.01)
+    return check()
+
+
 def test_a_3am_bulk_download_from_a_new_network_ends_the_session(
     stack: tuple[_Stack, Any],
 ) -> None:
-    """Playbook revokes the session, the next request is refused, the SOC gets a signed
-    alert, and the incident shows first event, detection and response."""
+    """The real detectors flag the sign-in and the download; the playbook revokes the
+    session, the next request is refused, the SOC gets a signed alert, and the incident
+    shows first event, detection and response."""
     running, received = stack
     server = running.server
     assert server is not None
     assert server.monitor is not None
-    probe = _ExfiltrationProbe()
-    server.monitor.detect = probe
+    assert server.detection is not None
+    assert server.ingest is not None
+    assert server.ingest.transfer is not None
+    engine, reporter = server.monitor, server.ingest.transfer
     history = _history(running.user_id)
 
     async def learn() -> None:
-        assert server.monitor is not None
-        server.monitor.accept(history)
+        await asyncio.to_thread(engine.accept, history)
 
     running.run(learn())
-    assert probe.largest[running.user_id] == 2_160_000
-    assert server.monitor.findings == 0
+    profile = server.detection.detector_set(TENANT).book.profile(
+        Entity(EntityKind.USER, running.user_id)
+    )
+    assert profile is not None
+    assert profile.hourly_bytes.count >= 24  # enough active hours for the volume detector
+    assert engine.findings == 0
+
+    def findings() -> list[tuple[str, str]]:
+        assert running.platform is not None
+        rows = running.platform.store.tenant(TENANT).audit.iterate()
+        return [
+            (str(r.details["detector"]), r.outcome) for r in rows if r.kind == "monitor.finding"
+        ]
 
     # 02:55 in Taipei: Dana signs in from a network she has never used.
     away = {"x-forwarded-for": NEW_NETWORK}
@@ -289,36 +272,25 @@ def test_a_3am_bulk_download_from_a_new_network_ends_the_session(
         assert login.status_code == 302, login.text
         session_cookie = client.cookies[HTTP_COOKIE]
         running.clock.advance(300)  # 03:00
-        download = client.get("/files/export.zip", headers=JSON)
-        assert download.status_code == 200
-        assert len(download.content) == DOWNLOAD
-        session_id = server.sessions.sessions_of(TENANT, running.user_id)[0].id
+        received_bytes = 0
+        with client.stream("GET", "/files/export.zip", headers=JSON) as download:
+            assert download.status_code == 200
+            for part in download.iter_bytes():
+                received_bytes += len(part)
+        assert received_bytes == DOWNLOAD
+        # The sign-in from the new network has reached the detectors.
+        assert _eventually(lambda: "new_network" in _detectors_of(findings()))
+        assert server.sessions.sessions_of(TENANT, running.user_id)
 
-        # The transfer record of that download (scaled to the size of an exfiltration).
-        transfer = ObservedEvent(
-            TENANT,
-            running.clock.now(),
-            "replay",
-            "t-export",
-            Category.TRANSFER,
-            "transfer",
-            user=running.user_id,
-            session_id=session_id,
-            src_ip=NEW_NETWORK,
-            app="files",
-            resource="/files/export.zip",
-            bytes_out=3_000_000_000,
-        )
-
-        async def trigger() -> float:
-            assert server.monitor is not None
+        # The gateway's per-minute transfer report, now: one session.transfer event.
+        async def trigger() -> tuple[float, int]:
             started = time.perf_counter()
-            server.monitor.accept([transfer])
-            return started
+            return started, await reporter.flush()
 
-        started = running.run(trigger())
+        started, reported = running.run(trigger())
+        assert reported == 1
         refused_after: float | None = None
-        for _ in range(500):  # bounded: 500 tries, 10 ms apart
+        for _ in range(1000):  # bounded: 1000 tries, 10 ms apart
             again = client.get("/files/report", headers=JSON)
             if again.status_code == 401:
                 refused_after = time.perf_counter() - started
@@ -330,6 +302,8 @@ def test_a_3am_bulk_download_from_a_new_network_ends_the_session(
         assert again.json()["title"] == "Unauthorized"
     assert session_cookie
     assert server.sessions.sessions_of(TENANT, running.user_id) == []
+    running.run(engine.drain())  # the incident's response time is written after the action
+    assert _eventually(lambda: ("unusual_volume", "high") in findings())
 
     # The SOC's webhook receiver got the signed alert.
     assert received.arrived.wait(10)
@@ -343,15 +317,17 @@ def test_a_3am_bulk_download_from_a_new_network_ends_the_session(
         int(running.clock.now().timestamp()),
     )
     assert b'"playbook":"exfiltration"' in body
+    assert b'"detector":"unusual_volume"' in body
 
-    # The incident's timeline: first event at 03:00, detected and responded at once.
+    # The incident's timeline: the odd sign-in at 02:55 first, detected, then the response.
     assert running.platform is not None
     book = IncidentBook(running.platform.store, lambda t: timedelta(hours=1))
     (incident,) = book.list(TENANT)
     assert [name for name, _ in incident.timeline()] == ["first event", "detected", "responded"]
-    assert incident.first_event_at == THREE_AM
+    assert incident.first_event_at == THREE_AM - timedelta(minutes=5)
+    assert {"new_network", "unusual_volume"} <= {f.detector for f in incident.findings}
     assert incident.subject == f"user:{running.user_id}"
-    assert incident.time_to_respond is not None
+    assert incident.responded_at == THREE_AM
     (action,) = running.platform.store.tenant(TENANT).response_actions.list()
     assert (action.action, action.state, action.incident_id) == (
         "revoke_sessions",

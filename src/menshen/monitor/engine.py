@@ -8,6 +8,9 @@ writes a user's new score to the ``LiveResponse`` table the guard reads, all bef
 returns, so the very next request is judged with the new score. What needs I/O — the
 incident, the playbooks' actions, the notifications, the stored score — is queued for the
 engine's own task and happens within milliseconds, off the pipeline's path.
+
+The pipeline calls ``accept`` from its worker thread: the risk ledgers sit behind a lock
+shared with ``tick`` and ``load``, and the engine's task is woken thread-safely.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -102,6 +106,8 @@ class MonitorEngine:
         self._idle = asyncio.Event()
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.RLock()  # the ledgers: worker thread (accept) vs the loop (tick)
         self._notified: OrderedDict[str, None] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.repeated = 0
@@ -127,6 +133,10 @@ class MonitorEngine:
     def consider(self, finding: Finding, *, first_event_at: datetime) -> float:
         """Score ``finding`` now (the guard sees it at once); queue incident and playbooks.
         A finding seen before (a replayed event) changes nothing."""
+        with self._lock:
+            return self._consider(finding, first_event_at)
+
+    def _consider(self, finding: Finding, first_event_at: datetime) -> float:
         ledger = self._ledger(finding.tenant_id)
         key = f"{finding.tenant_id}|{finding_key(finding)}"
         if key in self._seen:
@@ -148,22 +158,35 @@ class MonitorEngine:
             return after
         self._pending.append(_Work(finding, first_event_at, after, fired))
         self._idle.clear()
-        self._wake.set()
+        self._signal()
         return after
+
+    def _signal(self) -> None:
+        """Wake the engine's task, from its loop or from the pipeline's worker thread."""
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is None or running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     # -- life cycle ---------------------------------------------------------------------
     def load(self, tenant_ids: Sequence[str]) -> None:
         """Read back stored scores and the blocks and step-ups still in force (blocking)."""
         now = self._clock.now()
         for tenant_id in tenant_ids:
-            store = self._store.tenant(tenant_id)
-            ledger = self._ledger(tenant_id)
-            for record in store.risk_scores.list():
-                kind, _, ident = record.subject.partition(":")
-                subject = Entity(EntityKind(kind), ident)
-                ledger.restore(subject, record.score, record.updated_at)
-                if subject.kind is EntityKind.USER:
-                    self._live.set_risk(tenant_id, ident, ledger.score(subject, now))
+            records = self._store.tenant(tenant_id).risk_scores.list()
+            with self._lock:
+                ledger = self._ledger(tenant_id)
+                for record in records:
+                    kind, _, ident = record.subject.partition(":")
+                    subject = Entity(EntityKind(kind), ident)
+                    ledger.restore(subject, record.score, record.updated_at)
+                    if subject.kind is EntityKind.USER:
+                        self._live.set_risk(tenant_id, ident, ledger.score(subject, now))
         self.sync_containment(tenant_ids)
 
     def sync_containment(self, tenant_ids: Sequence[str]) -> None:
@@ -177,7 +200,8 @@ class MonitorEngine:
     def start(self) -> None:
         self._notifications.start()
         if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="monitor")
+            self._loop = asyncio.get_running_loop()
+            self._task = self._loop.create_task(self._run(), name="monitor")
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -190,21 +214,27 @@ class MonitorEngine:
     async def drain(self) -> None:
         """Wait until every queued finding has been handled (tests, shutdown)."""
         while self._pending or not self._idle.is_set():
-            await self._idle.wait()
+            if self._idle.is_set():  # queued from the worker thread after the task went idle:
+                await asyncio.sleep(0.001)  # its wake-up is on the way; let the task run
+            else:
+                await self._idle.wait()
 
     async def tick(self) -> None:
         """Let scores decay: recompute, publish to the guard, store, forget the negligible."""
         now = self._clock.now()
         self._live.expire_blocks(now)
-        for tenant_id, ledger in self._ledgers.items():
-            gone = ledger.prune(now)
-            for subject in gone:
-                if subject.kind is EntityKind.USER:
-                    self._live.set_risk(tenant_id, subject.id, 0.0)
-            scores = [(s, ledger.score(s, now)) for s in ledger.subjects()]
-            for subject, score in scores:
-                if subject.kind is EntityKind.USER:
-                    self._live.set_risk(tenant_id, subject.id, score)
+        with self._lock:
+            ledgers = list(self._ledgers.items())
+        for tenant_id, ledger in ledgers:
+            with self._lock:
+                gone = ledger.prune(now)
+                for subject in gone:
+                    if subject.kind is EntityKind.USER:
+                        self._live.set_risk(tenant_id, subject.id, 0.0)
+                scores = [(s, ledger.score(s, now)) for s in ledger.subjects()]
+                for subject, score in scores:
+                    if subject.kind is EntityKind.USER:
+                        self._live.set_risk(tenant_id, subject.id, score)
             await asyncio.to_thread(self._save_scores, tenant_id, ledger, scores, gone, now)
 
     # -- the work -----------------------------------------------------------------------
@@ -319,8 +349,11 @@ class MonitorEngine:
     def _ledger(self, tenant_id: str) -> RiskLedger:
         ledger = self._ledgers.get(tenant_id)
         if ledger is None:
-            ledger = RiskLedger(risk_rules_of(self._options(tenant_id)))
-            self._ledgers[tenant_id] = ledger
+            with self._lock:
+                ledger = self._ledgers.get(tenant_id)
+                if ledger is None:
+                    ledger = RiskLedger(risk_rules_of(self._options(tenant_id)))
+                    self._ledgers[tenant_id] = ledger
         return ledger
 
     def _save_scores(

@@ -27,7 +27,7 @@ from menshen.monitor.model import Entity, EntityKind
 from menshen.store.api import BaselineRepository
 from menshen.store.monitor_baselines import BaselineRecord
 
-__all__ = ["LoadReport", "load_book", "peer_groups", "save_book"]
+__all__ = ["LoadReport", "changed_rows", "load_book", "peer_groups", "save_book"]
 
 FIRM_KIND = "firm"
 FIRM_ID = "*"
@@ -90,16 +90,24 @@ def save_book(
     include_firm: bool = True,
 ) -> int:
     """Save the profiles changed since the last save (and the firm row); rows written."""
-    changed = book.take_dirty()
-    rows = [
-        BaselineRecord(tenant_id, e.kind.value, e.id, VERSION, dump_profile(p), now)
-        for e, p in changed
-    ]
-    if include_firm:
-        rows.append(BaselineRecord(tenant_id, FIRM_KIND, FIRM_ID, VERSION, dump_firm(book), now))
+    rows = changed_rows(book, now, tenant_id=tenant_id, include_firm=include_firm)
     for start in range(0, len(rows), batch):
         repository.save(rows[start : start + batch])
     return len(rows)
+
+
+def changed_rows(
+    book: BaselineBook, now: datetime, *, tenant_id: str, include_firm: bool = True
+) -> list[BaselineRecord]:
+    """The rows of the profiles changed since the last call (a snapshot: the book may go on
+    learning while they are written)."""
+    rows = [
+        BaselineRecord(tenant_id, e.kind.value, e.id, VERSION, dump_profile(p), now)
+        for e, p in book.take_dirty()
+    ]
+    if include_firm:
+        rows.append(BaselineRecord(tenant_id, FIRM_KIND, FIRM_ID, VERSION, dump_firm(book), now))
+    return rows
 
 
 def peer_groups(directory: _Directory) -> Callable[[str], str | None]:

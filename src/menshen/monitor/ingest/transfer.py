@@ -3,9 +3,10 @@
 The data plane only adds to a per-session integer as response chunks go out
 (``GatewayServer.bytes_out``); once a minute (and when the service stops) this reporter takes
 the counters and publishes one ``session.transfer`` audit event per session that moved any
-bytes (a session that ended meanwhile — logout, revocation — is looked up in the store, so
-the last minute of a session is not lost). The audit log keeps the record, and the monitor
-(volume baselines, the exfiltration detector) sees it like any other gateway event.
+bytes, with the address the session signed in from (a session that ended meanwhile — logout,
+revocation — is looked up in the store, so the last minute of a session is not lost). The
+audit log keeps the record, and the monitor (volume baselines, the exfiltration detector,
+the new-network check) sees it like any other gateway event.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ class TransferReporter:
                 outcome=Outcome.SUCCESS,
                 at=self._clock.now(),
                 actor=session.user_id,
+                ip=session.ip or None,  # where the session signed in (the new-network check)
                 session_id=session.id,
                 details={"bytes_out": sent, "period_seconds": int(self._interval)},
             )
