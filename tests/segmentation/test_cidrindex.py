@@ -26,14 +26,18 @@ def networks(draw: st.DrawFn) -> Network:
     return ipaddress.IPv6Network((base >> (128 - prefix) << (128 - prefix), prefix))
 
 
+def inside(address: IPAddress | None, cidrs: tuple[Network, ...]) -> bool:
+    """Whether ``address`` is in one of ``cidrs``, block by block."""
+    return address is not None and any(
+        address.version == net.version and address in net for net in cidrs
+    )
+
+
 def scan(items: list[tuple[int, list[Network]]], address: IPAddress) -> tuple[int, ...]:
-    """Keys in first-given order whose blocks contain ``address``, testing every block."""
-    found = [
-        key
-        for key, blocks in items
-        if any(net.version == address.version and address in net for net in blocks)
-    ]
-    return tuple(dict.fromkeys(found))
+    """Keys whose blocks contain ``address``, testing every block; in order of first mention."""
+    first = list(dict.fromkeys(key for key, _ in items))
+    found = {key for key, blocks in items if inside(address, tuple(blocks))}
+    return tuple(sorted(found, key=first.index))
 
 
 @settings(max_examples=300, deadline=None)
@@ -60,13 +64,6 @@ def test_an_empty_index_finds_nothing() -> None:
     index: CidrIndex[str] = CidrIndex([("a", [])])
     assert not index
     assert index.lookup(ipaddress.ip_address("10.1.2.3")) == ()
-
-
-def inside(address: IPAddress | None, cidrs: tuple[Network, ...]) -> bool:
-    """Whether ``address`` is in one of ``cidrs``, block by block."""
-    return address is not None and any(
-        address.version == net.version and address in net for net in cidrs
-    )
 
 
 def unindexed_allows(

@@ -8,7 +8,8 @@ A model file holds documents in the Kubernetes style every menshen file uses::
     spec: {assets: [...], dataStores: [...], flows: [...]}
 
 The YAML is read by ``menshen.manifest.yamltext`` (safe loader, no aliases, no duplicate
-keys, a line and column for every key), so a problem anywhere names ``file:line:column``.
+keys, a line and column for every key), so a problem anywhere names ``file:line:column``;
+large files by libyaml through ``menshen.inventory.yamlfast``, to the same values.
 Schema problems are all collected before anything is returned. This is the only module of
 ``menshen.inventory`` that touches files.
 """
@@ -35,7 +36,8 @@ from menshen.inventory.codec import (
 )
 from menshen.inventory.model import Asset, DataFlow, DataStore
 from menshen.inventory.problems import InvalidModel, Origin, Problem, raise_if_any
-from menshen.manifest.yamltext import LineMapping, LineSequence, load_documents, located
+from menshen.inventory.yamlfast import fast_documents
+from menshen.manifest.yamltext import LineMapping, LineSequence, located
 
 API_VERSION = "menshen.dev/v1"
 KINDS = ("Inventory", "Segmentation")
@@ -112,7 +114,7 @@ def read_documents(text: str, source: str, kinds: Sequence[str] = KINDS) -> list
     if len(text) > MAX_BYTES:
         raise ConfigError(f"file is larger than {MAX_BYTES // 2**20} MiB", source=source)
     try:
-        bodies = list(load_documents(text, source))
+        bodies = fast_documents(text, source)
     except yaml.YAMLError as exc:  # the reader refuses some characters before parsing starts
         raise ConfigError(f"YAML error: {exc}", source=source) from None
     return [_document(body, line, source, kinds) for line, body in bodies]

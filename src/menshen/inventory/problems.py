@@ -23,8 +23,8 @@ SHOWN = 20
 class Origin:
     """A place in a source: file (or ``<store>``), 1-based line and column when known.
 
-    ``keys`` holds the line and column of each key of a YAML mapping (or, for a CSV row,
-    the row's line for each column name) so an error can point at the offending field.
+    ``keys`` holds the line and column of each key of a YAML mapping so an error can point
+    at the offending field (a CSV row needs none: each of its columns is on the row's line).
     """
 
     source: str

@@ -16,6 +16,10 @@ on the same resolved rules. Semantics, in full:
   exceptions as written. No match: ``None`` — default deny.
 * ``verdict`` adds the mode: no match into a zone watched by a monitor rule set (and by no
   enforce rule set) is ``MONITOR`` (logged, let through); otherwise ``DROP``.
+
+Speed, not semantics: candidate rules come from indexes (by destination asset, and by
+address block through ``cidrindex.CidrIndex`` for CIDR peers), which give exactly the rules
+that testing each one would; tests/segmentation/test_cidrindex.py compares the two.
 """
 
 from __future__ import annotations
@@ -26,12 +30,14 @@ from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, collapse_addresses
 
 from menshen.errors import NotFound
+from menshen.inventory.bulk import paused_gc
 from menshen.inventory.catalog import Inventory
 from menshen.inventory.fields import IPAddress, Network, format_network
 from menshen.inventory.model import Asset, Endpoint, PortRange
 from menshen.inventory.problems import Problem, problem, raise_if_any
+from menshen.segmentation.cidrindex import CidrIndex
 from menshen.segmentation.labels import Selector
-from menshen.segmentation.model import FlowException, Mode, Peer, Rule, SegmentationPolicy
+from menshen.segmentation.model import FlowException, Mode, Peer, Rule, SegmentationPolicy, Zone
 
 
 class Action(StrEnum):
@@ -95,7 +101,10 @@ class ResolvedRule:
         return self.expires is None or at < self.expires
 
     def allows_port(self, protocol: str, port: int) -> bool:
-        return any(item.covers(protocol, port) for item in self.ports)
+        for item in self.ports:  # PortRange.covers, inlined: this runs for every probe
+            if item.protocol == protocol and item.first <= port <= item.last:
+                return True
+        return False
 
     @property
     def match(self) -> Match:
@@ -108,6 +117,7 @@ class Segmentation:
     __slots__ = (
         "_asset_zones",
         "_cidr_rules",
+        "_cidr_zone_index",
         "_cidr_zones",
         "_dst_index",
         "_dst_members",
@@ -115,6 +125,7 @@ class Segmentation:
         "_monitored",
         "_monitors",
         "_selected",
+        "_src_cidr_rules",
         "_src_index",
         "_src_members",
         "_zone_assets",
@@ -124,6 +135,10 @@ class Segmentation:
     )
 
     def __init__(self, inventory: Inventory, policy: SegmentationPolicy) -> None:
+        with paused_gc():  # many small frozensets and tuples, no cycles among them
+            self._build(inventory, policy)
+
+    def _build(self, inventory: Inventory, policy: SegmentationPolicy) -> None:
         self.inventory = inventory
         self.policy = policy
         problems: list[Problem] = []
@@ -134,8 +149,9 @@ class Segmentation:
             if zone.selector is not None:
                 members |= self.select(zone.selector)
             if zone.cidrs:
+                blocks = _collapsed(zone.cidrs)
                 for asset in inventory.assets:
-                    if asset.networks and _covered(asset, zone.cidrs, zone.name, problems):
+                    if asset.networks and _covered(asset, blocks, zone, problems):
                         members.add(asset.id)
         raise_if_any(problems)
         self._zone_assets = {name: frozenset(ids) for name, ids in zone_assets.items()}
@@ -145,6 +161,7 @@ class Segmentation:
                 asset_zones[asset_id].add(name)
         self._asset_zones = {key: frozenset(value) for key, value in asset_zones.items()}
         self._cidr_zones = tuple((zone.name, zone.cidrs) for zone in policy.zones if zone.cidrs)
+        self._cidr_zone_index = CidrIndex(self._cidr_zones)
         self._monitors = tuple(
             (rs.name, frozenset(rs.scope)) for rs in policy.rule_sets if rs.mode is Mode.MONITOR
         )
@@ -166,7 +183,8 @@ class Segmentation:
         self._src_index = {
             key: tuple(self.rules[index] for index in value) for key, value in sources.items()
         }
-        self._cidr_rules = tuple(rule.index for rule in self.rules if rule.dst_cidrs)
+        self._cidr_rules = CidrIndex((rule.index, rule.dst_cidrs) for rule in self.rules)
+        self._src_cidr_rules = CidrIndex((rule.index, rule.src_cidrs) for rule in self.rules)
         monitored = {}
         for asset_id, zones in self._asset_zones.items():
             watcher = self.monitored_by(zones)
@@ -248,7 +266,7 @@ class Segmentation:
         asset, address = self._endpoint(endpoint)
         zones = set(self._asset_zones.get(asset.id, ())) if asset is not None else set()
         if address is not None:
-            zones.update(name for name, cidrs in self._cidr_zones if _inside(address, cidrs))
+            zones.update(self._cidr_zone_index.lookup(address))
         return frozenset(zones)
 
     def allows(
@@ -257,24 +275,28 @@ class Segmentation:
         """The first rule or active exception allowing the flow, or None (default deny)."""
         if protocol not in ("tcp", "udp"):
             raise ValueError(f"unknown protocol {protocol!r} (expected tcp or udp)")
-        PortRange.single("udp" if protocol == "udp" else "tcp", port)
+        if type(port) is not int or not 1 <= port <= 65535:  # the model's own error for it
+            PortRange.single("udp" if protocol == "udp" else "tcp", port)
         src_asset, src_address = self._endpoint(src)
         dst_asset, dst_address = self._endpoint(dst)
         candidates: set[int] = set()
         if dst_asset is not None:
             candidates.update(self._dst_index.get(dst_asset.id, ()))
-        if dst_address is not None:
-            candidates.update(
-                index
-                for index in self._cidr_rules
-                if _inside(dst_address, self.rules[index].dst_cidrs)
-            )
+        if dst_address is not None:  # the rules with a destination CIDR containing it
+            candidates.update(self._cidr_rules.lookup(dst_address))
+        src_id = None if src_asset is None else src_asset.id
+        src_cidr_hits: frozenset[int] | None = None  # looked up once, when first needed
         for index in sorted(candidates):
             rule = self.rules[index]
             if not rule.active(at) or not rule.allows_port(protocol, port):
                 continue
-            if self._in(src_asset, src_address, self._src_members[index], rule.src_cidrs):
+            if src_id is not None and src_id in self._src_members[index]:
                 return rule.match
+            if src_address is not None and rule.src_cidrs:
+                if src_cidr_hits is None:
+                    src_cidr_hits = frozenset(self._src_cidr_rules.lookup(src_address))
+                if index in src_cidr_hits:
+                    return rule.match
         return None
 
     def verdict(
@@ -331,32 +353,19 @@ class Segmentation:
             return asset, None
         return self.inventory.asset_at(endpoint), endpoint
 
-    @staticmethod
-    def _in(
-        asset: Asset | None,
-        address: IPAddress | None,
-        members: frozenset[str],
-        cidrs: tuple[Network, ...],
-    ) -> bool:
-        if asset is not None and asset.id in members:
-            return True
-        return address is not None and _inside(address, cidrs)
 
+def _covered(asset: Asset, blocks: list[Network], zone: Zone, problems: list[Problem]) -> bool:
+    """True when the zone's CIDRs (``blocks``, collapsed) cover every network of ``asset``.
 
-def _inside(address: IPAddress, cidrs: tuple[Network, ...]) -> bool:
-    return any(address.version == net.version and address in net for net in cidrs)
-
-
-def _covered(asset: Asset, cidrs: tuple[Network, ...], zone: str, problems: list[Problem]) -> bool:
-    """True when the zone's CIDRs cover every network of ``asset``; part of it is a problem."""
-    blocks = _collapsed(cidrs)
+    Covering part of it is a problem.
+    """
     inside = [net for net in asset.networks if any(_contains(block, net) for block in blocks)]
     touching = [net for net in asset.networks if any(_overlap(net, block) for block in blocks)]
     if touching and len(inside) != len(asset.networks):
-        shown = ", ".join(format_network(net) for net in cidrs)
+        shown = ", ".join(format_network(net) for net in zone.cidrs)
         problems.append(
             problem(
-                f"zone {zone!r} ({shown}) covers only part of asset {asset.id!r}: widen the "
+                f"zone {zone.name!r} ({shown}) covers only part of asset {asset.id!r}: widen the "
                 "zone's CIDRs or split the asset, so each address is in the same zones",
                 asset.origin,
                 "addresses",
