@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from menshen.inventory import InvalidModel, InventoryItems, csvio
+from menshen.inventory import InvalidModel, InventoryItems, codec, csvio
 from menshen.inventory.csvio import ASSET_COLUMNS, FLOW_COLUMNS, STORE_COLUMNS, parse_csv
 
 IDS = ("web", "db-1", "a.b_c", "Bad", "", "x" * 70, "-x")
@@ -74,7 +75,8 @@ def outcome(text: str) -> tuple[str, object]:
 
 
 def items_with_origins(items: InventoryItems) -> list[object]:
-    return [(item, item.origin) for item in (*items.assets, *items.data_stores, *items.flows)]
+    every: list[Any] = [*items.assets, *items.data_stores, *items.flows]
+    return [(item, item.origin) for item in every]
 
 
 def schema_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -108,7 +110,7 @@ def test_good_rows_take_the_direct_path() -> None:
         def no_schema(body: object) -> None:
             raise AssertionError("the schema path was taken")
 
-        patch.setattr(csvio.AssetSchema, "model_validate", no_schema)
+        patch.setattr(codec.AssetSchema, "model_validate", no_schema)
         (asset,) = parse_csv(text, "x.csv").assets
     assert asset.environment == "prod"
     assert [str(port) for port in asset.ports] == ["tcp/80", "tcp/443"]

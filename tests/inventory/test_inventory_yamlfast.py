@@ -23,9 +23,9 @@ SCALARS = st.one_of(
     st.booleans(),
     st.integers(-(10**12), 10**12),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20),
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=20),
 )
-KEYS = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=12)
+KEYS = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=12)
 VALUES = st.recursive(
     SCALARS,
     lambda inner: st.one_of(st.lists(inner, max_size=5), st.dictionaries(KEYS, inner, max_size=5)),
@@ -39,8 +39,10 @@ def shape(value: Any) -> Any:
         items = [(k, value.key_lines[k], value.key_columns[k], shape(v)) for k, v in value.items()]
         return ("map", value.line, items)
     if isinstance(value, LineSequence):
-        items = list(zip(value.item_lines, value.item_columns, map(shape, value), strict=True))
-        return ("seq", value.line, items)
+        entries: list[tuple[int, int, Any]] = list(
+            zip(value.item_lines, value.item_columns, map(shape, value), strict=True)
+        )
+        return ("seq", value.line, entries)
     return (type(value).__name__, value)
 
 
