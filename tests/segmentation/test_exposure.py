@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from menshen.inventory import Asset, AssetKind, Inventory, Labels, PortRange
 from menshen.segmentation import Rule, RuleSet, Segmentation, SegmentationPolicy, Selector, Zone
-from menshen.segmentation.exposure import Source, exposures, is_contractor, is_internet, spread
+from menshen.segmentation.blast import spread
+from menshen.segmentation.exposure import Source, exposures, is_contractor, is_internet
 from menshen.segmentation.files import load_example
 from tests.segmentation.oracle import TIMES, brute_distances, brute_edges, models
 

@@ -14,6 +14,7 @@ the search costs the sum of the rule sizes, not assets squared.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,12 +89,32 @@ class BlastRadius:
 def taken(seg: Segmentation, compromised: str, at: datetime) -> dict[str, tuple[Hop, ...]]:
     """Every asset reachable from ``compromised`` (itself included), with a shortest path."""
     seg.zones_of(compromised)  # NotFound for an unknown asset
+    return spread(seg, at, {compromised: ()})
+
+
+def spread(
+    seg: Segmentation, at: datetime, seeds: Mapping[str, tuple[Hop, ...]]
+) -> dict[str, tuple[Hop, ...]]:
+    """Every asset reachable from the seeds (with the seeds), each with a shortest path.
+
+    A seed's path may be empty (an asset that starts) or one hop (entered from outside).
+    Each rule is expanded once, the first time the search meets its source side, as in
+    ``taken``; so the cost is the sum of the rule sizes, whatever the seed count.
+    """
+    pending = sorted(seeds.items(), key=lambda item: (len(item[1]), item[0]))
     monitored = sorted(seg.monitored_assets().items())
-    paths: dict[str, tuple[Hop, ...]] = {compromised: ()}
+    paths: dict[str, tuple[Hop, ...]] = {}
     expanded: set[int] = set()
     monitor_done = False
-    frontier = [compromised]
-    while frontier:  # each asset enters the frontier once: bounded by the inventory
+    frontier: list[str] = []
+    depth, index = 0, 0
+    while index < len(pending) or frontier:  # each asset enters the frontier once
+        while index < len(pending) and len(pending[index][1]) <= depth:
+            asset_id, path = pending[index]
+            index += 1
+            if asset_id not in paths:
+                paths[asset_id] = path
+                frontier.append(asset_id)
         following: list[str] = []
         for source in frontier:
             for rule in seg.rules_from(source):
@@ -109,10 +130,13 @@ def taken(seg: Segmentation, compromised: str, at: datetime) -> dict[str, tuple[
                 monitor_done = True
                 for target, rule_set in monitored:
                     if target not in paths:
-                        hop = Hop(source, target, monitor_grant(rule_set))
-                        paths[target] = (*paths[source], hop)
+                        paths[target] = (
+                            *paths[source],
+                            Hop(source, target, monitor_grant(rule_set)),
+                        )
                         following.append(target)
         frontier = following
+        depth += 1
     return paths
 
 

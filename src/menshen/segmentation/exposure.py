@@ -22,7 +22,7 @@ outside counts only rules that name outside networks.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -30,8 +30,8 @@ from ipaddress import IPv4Network, IPv6Network
 
 from menshen.inventory.fields import Network
 from menshen.inventory.model import Asset, AssetKind
-from menshen.segmentation.blast import Hop
-from menshen.segmentation.reach import monitor_grant, rule_grant
+from menshen.segmentation.blast import Hop, spread
+from menshen.segmentation.reach import rule_grant
 from menshen.segmentation.resolve import Segmentation
 
 OUTSIDE_KINDS = frozenset({AssetKind.PARTNER_API, AssetKind.THIRD_PARTY_API, AssetKind.SAAS})
@@ -103,52 +103,6 @@ def is_contractor(asset: Asset, labels: Sequence[tuple[str, str]] = ()) -> bool:
     if labels:
         return any(asset.labels.get(key) == value for key, value in labels)
     return "contractor" in asset.labels.values()
-
-
-def spread(seg: Segmentation, at: datetime, seeds: Mapping[str, tuple[Hop, ...]]) -> Paths:
-    """Every asset reachable from the seeds (with the seeds), each with a shortest path.
-
-    A seed's path may be empty (an asset that starts) or one hop (entered from outside).
-    Each rule is expanded once, the first time the search meets its source side, as in
-    ``blast.taken``; so the cost is the sum of the rule sizes, whatever the seed count.
-    """
-    pending = sorted(seeds.items(), key=lambda item: (len(item[1]), item[0]))
-    monitored = sorted(seg.monitored_assets().items())
-    paths: Paths = {}
-    expanded: set[int] = set()
-    monitor_done = False
-    frontier: list[str] = []
-    depth, index = 0, 0
-    while index < len(pending) or frontier:  # each asset enters the frontier once
-        while index < len(pending) and len(pending[index][1]) <= depth:
-            asset_id, path = pending[index]
-            index += 1
-            if asset_id not in paths:
-                paths[asset_id] = path
-                frontier.append(asset_id)
-        following: list[str] = []
-        for source in frontier:
-            for rule in seg.rules_from(source):
-                if rule.index in expanded or not rule.active(at):
-                    continue
-                expanded.add(rule.index)
-                grant = rule_grant(rule)
-                for target in rule.dst_assets:
-                    if target not in paths:
-                        paths[target] = (*paths[source], Hop(source, target, grant))
-                        following.append(target)
-            if not monitor_done and monitored:
-                monitor_done = True
-                for target, rule_set in monitored:
-                    if target not in paths:
-                        paths[target] = (
-                            *paths[source],
-                            Hop(source, target, monitor_grant(rule_set)),
-                        )
-                        following.append(target)
-        frontier = following
-        depth += 1
-    return paths
 
 
 def _outside_entries(seg: Segmentation, at: datetime, internet: bool) -> dict[str, tuple[Hop, ...]]:
