@@ -42,6 +42,7 @@ from menshen.settings import (
 )
 from menshen.testing import FixedClock
 from tests.e2e.harness import form_fields
+from tests.monitor.files_app import FILES_MANIFEST
 from tests.monitor.receivers import http_receiver
 
 pytestmark = pytest.mark.e2e
@@ -58,31 +59,6 @@ SMALL = 2048
 CHUNK = 1024 * 1024
 PASSWORD = "correct horse battery staple"
 JSON = {"accept": "application/json"}
-
-_MANIFEST = """\
-apiVersion: menshen.dev/v1
-kind: Group
-metadata: {{name: staff}}
-spec: {{description: Staff, mfaRequired: false}}
----
-apiVersion: menshen.dev/v1
-kind: App
-metadata: {{name: files}}
-spec:
-  title: File share
-  hosts: [127.0.0.1]
-  pathPrefix: /files
-  upstream: {upstream}
----
-apiVersion: menshen.dev/v1
-kind: Policy
-metadata: {{name: files-access}}
-spec:
-  app: files
-  rules:
-    - name: staff-read
-      groups: [staff]
-"""
 
 
 class _Stack:
@@ -148,7 +124,7 @@ class _Stack:
 
     def _seed(self, platform: Platform, upstream: str) -> None:
         tenant = platform.store.tenant(TENANT)
-        manifests = parse_manifests(_MANIFEST.format(upstream=upstream), "<e2e>")
+        manifests = parse_manifests(FILES_MANIFEST.format(upstream=upstream), "<e2e>")
         apply_manifests(tenant, manifests, clock=platform.clock)
         identity = platform.identity(TENANT)
         self.user_id = identity.create_user("dana", "dana@acme.example", "Dana", PASSWORD).id

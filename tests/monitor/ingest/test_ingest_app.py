@@ -26,6 +26,7 @@ from menshen.settings import IngestSettings, Listener, Settings
 from menshen.store.monitor_ingest import MonitorSourceRecord
 from menshen.testing import FixedClock
 from tests.e2e.harness import form_fields
+from tests.monitor.files_app import FILES_MANIFEST
 
 T = TypeVar("T")
 TENANT = "acme"
@@ -33,30 +34,6 @@ PASSWORD = "correct horse battery staple"
 DOWNLOAD = 100_000
 TOKEN = "msrc_" + "k" * 40
 START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
-_MANIFEST = """\
-apiVersion: menshen.dev/v1
-kind: Group
-metadata: {{name: staff}}
-spec: {{description: Staff, mfaRequired: false}}
----
-apiVersion: menshen.dev/v1
-kind: App
-metadata: {{name: files}}
-spec:
-  title: File share
-  hosts: [127.0.0.1]
-  pathPrefix: /files
-  upstream: {upstream}
----
-apiVersion: menshen.dev/v1
-kind: Policy
-metadata: {{name: files-access}}
-spec:
-  app: files
-  rules:
-    - name: staff-read
-      groups: [staff]
-"""
 
 
 class _Stack:
@@ -107,7 +84,7 @@ class _Stack:
         tenant = platform.store.tenant(TENANT)
         apply_manifests(
             tenant,
-            parse_manifests(_MANIFEST.format(upstream=upstream), "<t>"),
+            parse_manifests(FILES_MANIFEST.format(upstream=upstream), "<t>"),
             clock=platform.clock,
         )
         identity = platform.identity(TENANT)
