@@ -36,7 +36,19 @@ LIMITS = (
     "a time split with one held-out benign day of minutes: window counts (fan-out) on benign "
     "traffic are far below a real day's, so fan-out false alarms are understated",
     "the red-team stream is scored without the benign traffic around it (not in the pieces)",
-    "thresholds were chosen by people who had seen these data: this is in-sample evidence",
+    "thresholds were chosen by people who had seen these data: this is in-sample evidence; "
+    "the every-user operating points are chosen by looking at the red-team scores themselves "
+    "(in-sample by construction), and menshen's defaults (alert_bits 10, spread floor 10, "
+    "rare_below 0.1) were checked on these same files",
+    "menshen's first-seen source and NTLM-for-the-source signals resemble the shortcut rule "
+    "(new source computer + NTLM network logon) and benefit from the same shortcut: here every "
+    "red-team source is a computer never seen in the benign sample, which a real intruder "
+    "working from a compromised workstation would not be",
+    "one red-team user's only event (the campaign's first) looks, in every feature these "
+    "detectors and the baselines use, like two dozen benign day-2 events: an unseen account "
+    "on a never-seen computer making an NTLM network logon to a server that already receives "
+    "NTLM; flagging that user costs those alarms, so 28 day-2 alerts is the floor for menshen "
+    "flagging all 104 users here, one under the shortcut's 29: the margin is one event",
 )
 
 
@@ -251,3 +263,35 @@ def average_precision(day2: Sequence[float], red: Sequence[float]) -> float:
 def quantile(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def target_verdicts(results: Sequence[dict[str, Any]]) -> list[tuple[str, bool, str]]:
+    """Issue 6's target (every red-team user, fewer day-2 alerts than the shortcut rule and
+    than the forest and the rarity score at their every-user points), checked at menshen's
+    default and at its every-user operating point: (operating point, met, figures)."""
+
+    def row(method: str, prefix: str) -> dict[str, Any]:
+        return next(
+            r for r in results if r["method"] == method and r["threshold"].startswith(prefix)
+        )
+
+    baselines = [
+        row("shortcut_rule", "rule"),
+        row("isolation_forest", "flags every"),
+        row("rarity", "flags every"),
+    ]
+    out = []
+    for label, mine in (
+        ("menshen default", row("menshen", "default")),
+        ("menshen every-user point (in-sample)", row("menshen", "flags every")),
+    ):
+        met = mine["redteam_user_share"] == 1.0 and all(
+            mine["day2_alerts"] < other["day2_alerts"] for other in baselines
+        )
+        figures = (
+            f"{mine['redteam_users_flagged']}/{mine['redteam_users']} users, "
+            f"{mine['day2_alerts']} day-2 alerts vs "
+            + ", ".join(f"{o['method']} {o['day2_alerts']}" for o in baselines)
+        )
+        out.append((label, met, figures))
+    return out

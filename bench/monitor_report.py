@@ -8,6 +8,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.monitor_quality import target_verdicts
+
 
 def print_report(console: Console, result: dict[str, Any]) -> None:
     found = result["quality"]
@@ -47,6 +49,9 @@ def print_report(console: Console, result: dict[str, Any]) -> None:
         )
         verdict = "[green]MET[/]" if found["target_met"] else "[red]NOT MET[/]"
         console.print(f"target: {found['target']} -> {verdict}", highlight=False)
+        for label, met, figures in target_verdicts(found["results"]):
+            mark = "[green]MET[/]" if met else "[red]NOT MET[/]"
+            console.print(f"  {label}: {figures} -> {mark}", highlight=False)
         console.print(f"rows match the README: {found['rows_match_readme']} {found['rows']}")
         console.print("[bold]What these figures do NOT show:[/]")
         for limit in found["not_shown"]:

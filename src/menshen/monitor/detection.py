@@ -8,7 +8,11 @@ also to ``HostAuthDetectors`` (``menshen.monitor.hostauth``). The firm facts com
 tenant's ``monitor`` options: MaxMind databases, VPN/relay ASNs, shared sources and Sigma
 rule files. ``open`` (at start, blocking) reads the rules — a bad file is a ``ConfigError``
 naming the file and the rule — the geo-IP databases and the saved baselines; ``save``
-(every few seconds and at stop, in a worker thread) writes the profiles changed since.
+(every few seconds and at stop, in a worker thread) writes the profiles changed since. The
+host-authentication state is one snapshot (``menshen.monitor.hostauth.codec``, kind
+``hostauth`` in the same table), loaded with the tenant and rewritten at most every
+``HOST_SNAPSHOT_SECONDS`` when it learnt something, and at stop (``final``); a snapshot that
+cannot be read is logged and the detectors learn afresh.
 
 Threads: the pipeline calls ``__call__`` from its worker thread and the upkeep calls ``save``
 from another, so each tenant's state sits behind a lock; a save copies the changed profiles
@@ -18,6 +22,7 @@ storage longer than one snapshot).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -31,14 +36,18 @@ from menshen.monitor.baselines import GeoLookup
 from menshen.monitor.baselines.persist import changed_rows
 from menshen.monitor.detectors.detector_set import DetectorOptions, DetectorSet
 from menshen.monitor.detectors.service import open_detector_set
+from menshen.monitor.hostauth import codec as host_codec
 from menshen.monitor.hostauth.detect import HostAuthDetectors
 from menshen.monitor.model import Finding, ObservedEvent
 from menshen.monitor.sigma import Rule, compile_rule, rule_from_mapping
 from menshen.settings import Settings
-from menshen.store.api import Store
+from menshen.store.api import BaselineRepository, Store
 from menshen.store.monitor_baselines import BaselineRecord
 
-__all__ = ["TenantDetection", "load_rule_files"]
+__all__ = ["HOST_SNAPSHOT_SECONDS", "TenantDetection", "load_host_auth", "load_rule_files"]
+
+_log = logging.getLogger(__name__)
+HOST_SNAPSHOT_SECONDS = 300.0  # the whole host-auth state is rewritten, so not every save
 
 
 @dataclass(slots=True)
@@ -47,6 +56,8 @@ class _Tenant:
     hosts: HostAuthDetectors
     lock: threading.Lock
     unsaved: int = 0  # events learnt since the last save
+    hosts_unsaved: int = 0  # host-auth events since the last snapshot
+    hosts_saved_at: float = float("-inf")
     failed: list[BaselineRecord] = field(default_factory=list)  # rows a failed save kept
 
 
@@ -105,17 +116,23 @@ class TenantDetection:
         for tenant_id in tenant_ids:
             self._tenant(tenant_id)
 
-    def save(self, now: datetime, *, batch: int = 500) -> int:
-        """Write every tenant's baselines changed since the last save; rows written. Rows a
-        failed save could not write are tried again first next time (then the error rises)."""
+    def save(self, now: datetime, *, batch: int = 500, final: bool = False) -> int:
+        """Write every tenant's baselines changed since the last save (and the host-auth
+        snapshot when due, or ``final``ly at stop); rows written. Rows a failed save could not
+        write are tried again first next time (then the error rises)."""
         written = 0
         for tenant_id, tenant in list(self._tenants.items()):
             with tenant.lock:
-                if not tenant.unsaved and not tenant.failed:
+                hosts_due = tenant.hosts_unsaved > 0 and (
+                    final or now.timestamp() - tenant.hosts_saved_at >= HOST_SNAPSHOT_SECONDS
+                )
+                if not tenant.unsaved and not tenant.failed and not hosts_due:
                     continue
                 tenant.unsaved = 0
                 rows, tenant.failed = tenant.failed, []
                 rows += changed_rows(tenant.detectors.book, now, tenant_id=tenant_id)
+                if hosts_due:
+                    rows += _host_rows(tenant, tenant_id, now)
             try:
                 repository = self._store.tenant(tenant_id).baselines
                 for start in range(0, len(rows), batch):
@@ -136,6 +153,7 @@ class TenantDetection:
             found = tenant.detectors.process(event)
             if event.src_host is None and event.dst_host is None:
                 return found
+            tenant.hosts_unsaved += 1
             host = tenant.hosts.observe(event)
         return found if host is None else [*found, host]
 
@@ -162,7 +180,8 @@ class TenantDetection:
                 options=chosen,
                 geo=self._geo_of(tenant_id),
             )
-            tenant = _Tenant(detectors, HostAuthDetectors(), threading.Lock())
+            hosts = load_host_auth(self._store.tenant(tenant_id).baselines, tenant_id)
+            tenant = _Tenant(detectors, hosts, threading.Lock())
             self._tenants[tenant_id] = tenant
             return tenant
 
@@ -185,3 +204,33 @@ class TenantDetection:
 
             geo = self._geo[key] = MaxMindGeo(monitor.geoip_city, monitor.geoip_asn)
         return geo
+
+
+def _host_rows(tenant: _Tenant, tenant_id: str, now: datetime) -> list[BaselineRecord]:
+    """The host-auth snapshot's rows (called under the tenant's lock)."""
+    at = now.timestamp()
+    tenant.hosts_unsaved, tenant.hosts_saved_at = 0, at
+    return [
+        BaselineRecord(
+            tenant_id, host_codec.KIND, part.entity_id, host_codec.VERSION, part.document, now
+        )
+        for part in host_codec.dump_state(tenant.hosts, int(at * 1000))
+    ]
+
+
+def load_host_auth(repository: BaselineRepository, tenant_id: str) -> HostAuthDetectors:
+    """The tenant's saved host-auth detectors, or fresh ones (nothing saved, or a snapshot
+    that cannot be read: logged, never a start-up failure)."""
+
+    def get(entity_id: str) -> dict[str, object] | None:
+        record = repository.get(host_codec.KIND, entity_id)
+        return None if record is None else record.state
+
+    try:
+        loaded = host_codec.load_state(get)
+    except InvalidInput as exc:
+        _log.warning(
+            "tenant %s: host-auth snapshot not loaded, learning afresh: %s", tenant_id, exc
+        )
+        loaded = None
+    return loaded if loaded is not None else HostAuthDetectors()

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from menshen.errors import InvalidInput
-from menshen.monitor.hostauth.detect import HostAuthDetectors
+from menshen.monitor.hostauth.detect import SIGNALS, HostAuthDetectors
 from menshen.monitor.hostauth.fanout import FanOutDetector
 from menshen.monitor.hostauth.lanl import LanlReader
 from menshen.monitor.hostauth.novelty import NewPairDetector
@@ -143,7 +143,9 @@ def test_lateral_movement_raises_one_finding_with_evidence() -> None:
     assert isinstance(score, float)
     assert score >= detectors.settings.alert_bits
     assert "new_user_host_bits" in finding.evidence
-    assert "new_host_pair_bits" in finding.evidence
+    assert "first_seen_source_bits" in finding.evidence  # ws-evil: never seen in the domain
+    assert "new_host_pair_bits" not in finding.evidence  # its newness is counted once
+    assert "rare_auth_type_for_source_bits" in finding.evidence
     assert 0.5 <= finding.confidence <= 0.99
 
 
@@ -182,6 +184,7 @@ def test_a_finding_teaches_the_baseline_by_default() -> None:
     after = detectors.signals(logon(20_010, "u3", "ws-evil", "files7", auth="NTLM"))
     assert after[0] == 0.0
     assert after[1] == 0.0
+    assert after[SIGNALS.index("first_seen_source")] == 0.0
     assert sum(after) < sum(before)
 
 

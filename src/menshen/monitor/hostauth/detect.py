@@ -1,9 +1,15 @@
 """Host-authentication detectors combined: one Windows-domain logon in, at most one Finding out.
 
-Seven signals, each a surprise in bits under the entity's own history (0 when the signal does
-not fire): a new user→computer pair and a new computer→computer pair (``novelty``); a rare
-authentication package or logon type for the user and for the destination (``rarity``); and
-the fan-out of the source computer over its own peak (``fanout``). Their sum is the event's
+Eleven signals, each a surprise in bits under the entity's own history (0 when the signal
+does not fire): a new user→computer pair and a new computer→computer pair (``novelty``); a
+rare authentication package or logon type for the user and for the destination, and a rare
+package for the *source* of a remote logon (``rarity``: pass-the-hash is an NTLM network
+logon from a machine that otherwise speaks Kerberos); the fan-out of the source computer over
+its own peak (``fanout``); the account logging on from a computer it never used as a source
+(``novelty`` keyed user → source); a source computer the domain never saw in any role
+(``firstseen``, which then replaces the source's new-pair newcomer bits so the same newness is
+counted once); and the number of distinct machines the source reached for the first time
+today (``spread``). Their sum is the event's
 score; at ``alert_bits`` or more the event becomes a Finding whose evidence lists every signal
 that fired with its bits and the history behind it. Summing bits treats the signals as
 independent (a naive-Bayes score); they are not quite. An alert usually needs two or three
@@ -23,10 +29,12 @@ time is the event's own, nothing reads a clock.
 from __future__ import annotations
 
 from menshen.monitor.hostauth.fanout import FanOutDetector
+from menshen.monitor.hostauth.firstseen import FirstSeenComputer
 from menshen.monitor.hostauth.novelty import NewPairDetector
 from menshen.monitor.hostauth.profiles import Population
 from menshen.monitor.hostauth.rarity import RareValueDetector
 from menshen.monitor.hostauth.settings import HostAuthSettings
+from menshen.monitor.hostauth.spread import SourceSpread
 from menshen.monitor.model import (
     Category,
     Entity,
@@ -48,45 +56,65 @@ SIGNALS = (
     "rare_logon_type_for_user",
     "rare_logon_type_for_host",
     "fan_out",
+    "rare_auth_type_for_source",
+    "new_user_source",
+    "first_seen_source",
+    "source_spread",
 )
 _NOT_SCORED = frozenset({"logoff"})
 
 
 class HostAuthDetectors:
-    """The seven host-authentication signals with their learned state, for one tenant."""
+    """The eleven host-authentication signals with their learned state, for one tenant."""
 
     __slots__ = (
-        "_auth_types",
-        "_logon_types",
+        "auth_types",
         "fan_out",
+        "first_seen_source",
+        "logon_types",
         "new_host_pair",
         "new_user_host",
+        "new_user_source",
         "rare_auth_host",
+        "rare_auth_source",
         "rare_auth_user",
         "rare_logon_host",
         "rare_logon_user",
         "settings",
+        "source_spread",
     )
 
     def __init__(self, settings: HostAuthSettings | None = None) -> None:
         self.settings = s = settings or HostAuthSettings()
         limits = s.limits
-        self._auth_types = Population()
-        self._logon_types = Population()
+        self.auth_types = Population()
+        self.logon_types = Population()
         self.new_user_host = NewPairDetector("new_user_host", limits)
         self.new_host_pair = NewPairDetector("new_host_pair", limits)
         rare = (s.rare_below, s.prior_weight)
         self.rare_auth_user = RareValueDetector(
-            "rare_auth_type_for_user", limits, self._auth_types, *rare
+            "rare_auth_type_for_user", limits, self.auth_types, *rare
         )
         self.rare_auth_host = RareValueDetector(
-            "rare_auth_type_for_host", limits, self._auth_types, *rare
+            "rare_auth_type_for_host", limits, self.auth_types, *rare
         )
         self.rare_logon_user = RareValueDetector(
-            "rare_logon_type_for_user", limits, self._logon_types, *rare
+            "rare_logon_type_for_user", limits, self.logon_types, *rare
         )
         self.rare_logon_host = RareValueDetector(
-            "rare_logon_type_for_host", limits, self._logon_types, *rare
+            "rare_logon_type_for_host", limits, self.logon_types, *rare
+        )
+        self.rare_auth_source = RareValueDetector(
+            "rare_auth_type_for_source", limits, self.auth_types, *rare
+        )
+        self.new_user_source = NewPairDetector("new_user_source", limits, newcomers=False)
+        self.first_seen_source = FirstSeenComputer("first_seen_source", limits)
+        self.source_spread = SourceSpread(
+            "source_spread",
+            window_seconds=s.spread_window_seconds,
+            floor=s.spread_floor,
+            max_tracked=s.fanout_max_tracked,
+            max_sources=limits.max_entities,
         )
         self.fan_out = FanOutDetector(
             "fan_out",
@@ -115,7 +143,7 @@ class HostAuthDetectors:
         kind = _kind(event.auth_type, event.logon_type)
         finding = self._judge(event, at, kind)
         learn = finding is None or self.settings.learn_from_findings
-        self.fan_out.count(event.src_host, event.dst_host, event.user, at, learn=learn)
+        self._count(event, at, learn=learn)
         if learn:
             self._learn(event, at, kind)
         return finding
@@ -131,9 +159,7 @@ class HostAuthDetectors:
         held-out evaluation: a frozen model over a stream)."""
         finding = self.judge(event)
         if event.category is Category.AUTHENTICATION:
-            self.fan_out.count(
-                event.src_host, event.dst_host, event.user, event.at.timestamp(), learn=False
-            )
+            self._count(event, event.at.timestamp(), learn=False)
         return finding
 
     def learn(self, event: ObservedEvent) -> None:
@@ -150,29 +176,51 @@ class HostAuthDetectors:
     def _signals(self, event: ObservedEvent, at: float, kind: str | None) -> tuple[float, ...]:
         user, src, dst, logon = event.user, event.src_host, event.dst_host, event.logon_type
         remote = src if src != dst else None
+        first = self.first_seen_source.bits(remote, at)
         return (
             self.new_user_host.bits(user, dst, at),
-            self.new_host_pair.bits(remote, dst, at),
+            0.0 if first else self.new_host_pair.bits(remote, dst, at),
             self.rare_auth_user.bits(user, kind, at),
             self.rare_auth_host.bits(dst, kind, at),
             self.rare_logon_user.bits(user, logon, at),
             self.rare_logon_host.bits(dst, logon, at),
             self.fan_out.bits(remote, dst, user, at),
+            self.rare_auth_source.bits(remote, kind, at),
+            0.0 if first else self.new_user_source.bits(user, remote, at),
+            first,
+            self.source_spread.bits(remote, dst, self._new_edge(remote, dst, at), at),
         )
+
+    def _new_edge(self, remote: str | None, dst: str | None, at: float) -> bool:
+        """Whether remote → dst is an edge the source never made (a first-seen source's
+        every edge is new)."""
+        return remote is not None and dst is not None and self.new_host_pair.is_new(remote, dst, at)
+
+    def _count(self, event: ObservedEvent, at: float, *, learn: bool) -> None:
+        """The measurements every judged event adds to its source's current windows, learnt
+        or not: fan-out, and spread (before learning, which would make the edge known)."""
+        src, dst = event.src_host, event.dst_host
+        self.fan_out.count(src, dst, event.user, at, learn=learn)
+        if event.action not in _NOT_SCORED:
+            remote = src if src != dst else None
+            self.source_spread.count(remote, dst, self._new_edge(remote, dst, at), at)
 
     def _learn(self, event: ObservedEvent, at: float, kind: str | None) -> None:
         if event.action in _NOT_SCORED:
             return  # a logoff repeats its logon: counting it twice would skew every estimate
         user, src, dst, logon = event.user, event.src_host, event.dst_host, event.logon_type
         self.new_user_host.learn(user, dst, at)
-        if src != dst:
-            self.new_host_pair.learn(src, dst, at)
+        self.first_seen_source.learn(src, dst, at)
+        remote = src if src != dst else None
+        self.new_host_pair.learn(remote, dst, at)
+        self.new_user_source.learn(user, remote, at)
         if kind is not None:
-            self._auth_types.observe(kind)
+            self.auth_types.observe(kind)
             self.rare_auth_user.learn(user, kind, at)
             self.rare_auth_host.learn(dst, kind, at)
+            self.rare_auth_source.learn(remote, kind, at)
         if logon is not None:
-            self._logon_types.observe(logon)
+            self.logon_types.observe(logon)
             self.rare_logon_user.learn(user, logon, at)
             self.rare_logon_host.learn(dst, logon, at)
 
@@ -232,6 +280,14 @@ class HostAuthDetectors:
             parts.append((bits[3], "dst_auth", self.rare_auth_host.evidence(dst, kind, at)))
         if bits[6] and src is not None:
             parts.append((bits[6], "fan_out", self.fan_out.evidence(src, at)))
+        if bits[7] and src is not None and kind is not None:
+            parts.append((bits[7], "src_auth", self.rare_auth_source.evidence(src, kind, at)))
+        if bits[8] and user is not None:
+            parts.append((bits[8], "user_source", self.new_user_source.evidence(user, at)))
+        if bits[9]:
+            parts.append((bits[9], "domain", self.first_seen_source.evidence()))
+        if bits[10] and src is not None:
+            parts.append((bits[10], "spread", self.source_spread.evidence(src, at)))
         for _, prefix, found in parts:
             for key, value in found.items():
                 evidence[f"{prefix}_{key}"] = value

@@ -27,7 +27,7 @@ from menshen.monitor.model import EvidenceValue
 __all__ = ["FanOutDetector"]
 
 
-class _Source:
+class SourceWindow:
     __slots__ = ("account_peak", "accounts", "alerted", "destinations", "last", "peak", "window")
 
     def __init__(self, window: int, at: float) -> None:
@@ -65,7 +65,7 @@ class FanOutDetector:
         max_tracked: int,
     ) -> None:
         self.name = name
-        self.sources: dict[str, _Source] = {}
+        self.sources: dict[str, SourceWindow] = {}
         self._window = window_seconds
         self._floor = floor
         self._ratio = ratio
@@ -128,13 +128,13 @@ class FanOutDetector:
             "own_peak_accounts": round(state.account_peak, 1),
         }
 
-    def _current(self, source: str, at: float) -> _Source:
+    def _current(self, source: str, at: float) -> SourceWindow:
         window = int(at // self._window)
         state = self.sources.get(source)
         if state is None:
             if len(self.sources) >= self._max_sources:
                 self._evict_stale()
-            state = self.sources[source] = _Source(window, at)
+            state = self.sources[source] = SourceWindow(window, at)
             return state
         if window != state.window:
             if window < state.window:

@@ -24,6 +24,9 @@ class HostAuthSettings:
     estimated probability under this is "rare" for its entity; ``prior_weight``: how many
     observations of the population a new entity's estimate is worth; ``fanout_*``: the
     tumbling window, the absolute floor and the ratio over the source's own peak;
+    ``spread_*``: the window and the absolute floor of distinct *new* destinations a source
+    may reach before its spread counts (ten new machines in a day: more than a new
+    workstation's first day of domain controller, file, print and mail servers);
     ``learn_from_findings``: whether events that raised a finding teach the baselines. On by
     default: the first finding goes to the risk engine and the playbooks, and a pattern left
     unlearned would alert on every repetition for ever (a benign one included). Off, an
@@ -37,6 +40,8 @@ class HostAuthSettings:
     fanout_floor: int = 4
     fanout_ratio: float = 2.0
     fanout_max_tracked: int = 4096
+    spread_window_seconds: float = 86400.0
+    spread_floor: int = 10
     learn_from_findings: bool = True
     limits: ProfileLimits = field(default_factory=ProfileLimits)
 
@@ -47,5 +52,7 @@ class HostAuthSettings:
             raise InvalidInput("rare_below must be in (0, 1) and prior_weight positive")
         if self.fanout_window_seconds <= 0 or self.fanout_floor < 2 or self.fanout_ratio < 1:
             raise InvalidInput("fan-out window > 0, floor >= 2 and ratio >= 1")
-        if self.fanout_max_tracked < self.fanout_floor:
-            raise InvalidInput("fanout_max_tracked must be at least the floor")
+        if self.fanout_max_tracked < max(self.fanout_floor, self.spread_floor):
+            raise InvalidInput("fanout_max_tracked must be at least the fan-out and spread floors")
+        if self.spread_window_seconds <= 0 or self.spread_floor < 2:
+            raise InvalidInput("spread window > 0 and spread floor >= 2")
