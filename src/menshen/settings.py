@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from menshen.errors import ConfigError
+from menshen.settings_compliance import ComplianceModel, ComplianceOptions, compliance_options
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +101,7 @@ class TenantOptions:
     monitor: MonitorOptions = field(default_factory=lambda: MonitorOptions())
     # The firm's IANA time zone: behavioural baselines learn active hours in local time.
     time_zone: str = "Asia/Taipei"
+    compliance: ComplianceOptions = field(default_factory=ComplianceOptions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +221,7 @@ class _TenantOptionsModel(BaseModel):
     devices: _DeviceOptionsModel = Field(default_factory=_DeviceOptionsModel)
     monitor: _MonitorOptionsModel = Field(default_factory=lambda: _MonitorOptionsModel())
     time_zone: str = "Asia/Taipei"
+    compliance: ComplianceModel = Field(default_factory=ComplianceModel)
 
     @field_validator("time_zone")
     @classmethod
@@ -370,6 +373,7 @@ def _tenant_options(
         ),
         monitor=_monitor_options(item.monitor, resolve),
         time_zone=item.time_zone,
+        compliance=compliance_options(item.compliance),
     )
 
 
