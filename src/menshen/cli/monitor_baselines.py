@@ -1,8 +1,12 @@
 """``menshen monitor rebuild`` and ``menshen monitor badips``: baselines and bad-address lists.
 
 ``rebuild`` forgets a tenant's baselines and re-learns them from its audit log (with a
-progress bar); ``badips import`` replaces a named list of CIDR prefixes the known-bad-IP
-detector matches. Both are administrative changes and are audited.
+progress bar), placing addresses with the tenant's geo-IP databases
+(``tenants.<id>.monitor.geoip_city``/``geoip_asn``, as the running engine does) unless
+``--geoip-city``/``--geoip-asn`` name others, so re-learnt profiles keep their countries and
+networks' ASNs (``vpn_asns`` is not learnt: detectors apply it when they judge).
+``badips import`` replaces a named list of CIDR prefixes the known-bad-IP detector matches.
+Both are administrative changes and are audited.
 """
 
 from __future__ import annotations
@@ -23,12 +27,23 @@ from menshen.monitor.baselines.rebuild import relearn
 from menshen.monitor.detectors.bad_ip import parse_cidrs
 from menshen.monitor.ingest.gateway_map import map_audit_record
 from menshen.sessions.useragent import user_agent_family
+from menshen.settings import MonitorOptions
 
 badips_app = typer.Typer(help="Known-bad address lists the firm imports.", no_args_is_help=True)
 monitor_app.add_typer(badips_app, name="badips")
 
-GeoOpt = Annotated[Path | None, typer.Option("--geoip-city", help="MaxMind City database (.mmdb).")]
-AsnOpt = Annotated[Path | None, typer.Option("--geoip-asn", help="MaxMind ASN database (.mmdb).")]
+GeoOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--geoip-city", help="MaxMind City database (.mmdb); default: the tenant's geoip_city."
+    ),
+]
+AsnOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--geoip-asn", help="MaxMind ASN database (.mmdb); default: the tenant's geoip_asn."
+    ),
+]
 
 
 def _options(ctx: typer.Context) -> Options:
@@ -37,24 +52,32 @@ def _options(ctx: typer.Context) -> Options:
     return options
 
 
-def _geo(city: Path | None, asn: Path | None) -> GeoLookup | None:
+def _geo(
+    city: Path | None, asn: Path | None, monitor: MonitorOptions
+) -> tuple[GeoLookup | None, str]:
+    """The databases named on the command line, else the tenant's (as the engine opens
+    them); with a phrase saying which were used."""
+    if city is None:  # (``rebuild`` refused an ASN database alone before opening anything)
+        city, asn = monitor.geoip_city, monitor.geoip_asn
     if city is None:
-        if asn is not None:
-            raise fail("--geoip-asn needs --geoip-city")
-        return None
+        return None, "no geo-IP database"
     from menshen.monitor.detectors.geoip import MaxMindGeo
 
-    return MaxMindGeo(city, asn)
+    named = city.name if asn is None else f"{city.name} + {asn.name}"
+    return MaxMindGeo(city, asn), f"geo-IP {named}"
 
 
 @monitor_app.command("rebuild")
 def rebuild(ctx: typer.Context, geoip_city: GeoOpt = None, geoip_asn: AsnOpt = None) -> None:
     """Forget the tenant's baselines and re-learn them from its audit log."""
-    geo = _geo(geoip_city, geoip_asn)
+    if geoip_city is None and geoip_asn is not None:
+        raise fail("--geoip-asn needs --geoip-city")
     with opened(_options(ctx)) as platform:
         tenant_id = platform.settings.tenant
         tenant = platform.store.tenant(tenant_id)
-        zone = platform.settings.options(tenant_id).time_zone
+        options = platform.settings.options(tenant_id)
+        zone = options.time_zone
+        geo, geo_used = _geo(geoip_city, geoip_asn, options.monitor)
         book = BaselineBook(BaselineConfig.for_zone(zone))
         last = tenant.audit.last()
         total = 0 if last is None else last.seq
@@ -88,7 +111,8 @@ def rebuild(ctx: typer.Context, geoip_city: GeoOpt = None, geoip_asn: AsnOpt = N
         )
         console.print(
             f"re-learnt {report.entities} baseline(s) from {report.learnt} of {report.rows} "
-            f"audit event(s); replaced {removed}, saved {saved} row(s) (time zone {zone})"
+            f"audit event(s); replaced {removed}, saved {saved} row(s) (time zone {zone}, "
+            f"{geo_used})"
         )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 
 from menshen.errors import InvalidInput
@@ -108,7 +108,8 @@ class ObservedEvent:
         logon_type: str | None = None,
         is_mfa: bool | None = None,
     ) -> None:
-        if at.tzinfo is None or at.utcoffset() is None:
+        zone = at.tzinfo
+        if zone is not UTC and (zone is None or at.utcoffset() is None):
             raise InvalidInput("an observed event's time must be timezone-aware")
         if bytes_out < 0:
             raise InvalidInput("bytes_out cannot be negative")

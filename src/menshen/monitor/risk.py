@@ -108,10 +108,14 @@ def decayed(item: Contribution, now: datetime, half_life: timedelta) -> float:
 
 
 def combine(items: Iterable[Contribution], now: datetime, half_life: timedelta) -> float:
-    """The score 0–100: ``100 × (1 − Π(1 − c_i × d_i))``."""
+    """The score 0–100: ``100 × (1 − Π(1 − c_i × d_i))`` (``decayed``, inlined: the ledger
+    rescores a subject over all its contributions on every finding)."""
+    seconds = half_life.total_seconds()
+    pow_ = math.pow
     remaining = 1.0
     for item in items:
-        remaining *= 1.0 - min(decayed(item, now, half_life), 1.0)
+        age = max((now - item.at).total_seconds(), 0.0)
+        remaining *= 1.0 - min(item.value * pow_(2.0, -age / seconds), 1.0)
     return round(100.0 * (1.0 - remaining), 6)
 
 

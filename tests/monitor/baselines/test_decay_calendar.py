@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from menshen.errors import ConfigError
 from menshen.monitor.baselines import BaselineConfig, LocalClock
 from menshen.monitor.baselines.calendar import is_last_business_day
-from menshen.monitor.baselines.decay import Decay, Ewma, TopK, alpha_for_half_life
+from menshen.monitor.baselines.decay import Decay, Ewma, Histogram, TopK, alpha_for_half_life
 
 DAY = 86400.0
 
@@ -49,6 +49,21 @@ def test_rescaling_keeps_shares() -> None:
     before = top.share("a")
     top.rescale(1e-9)
     assert top.share("a") == pytest.approx(before)
+
+
+@given(
+    st.lists(st.floats(min_value=0.0, max_value=1e6), min_size=168, max_size=168),
+    st.integers(min_value=0, max_value=167),
+)
+def test_share_around_an_hour_is_the_share_of_it_and_its_neighbours(
+    weights: list[float], hour: int
+) -> None:
+    """``share_around`` equals ``share`` of the hour and the hour on each side, wrapping."""
+    histogram = Histogram(168)
+    for index, weight in enumerate(weights):
+        histogram.add(index, weight)
+    slots = ((hour - 1) % 168, hour, (hour + 1) % 168)
+    assert histogram.share_around(hour) == histogram.share(slots)
 
 
 def test_ewma_averages_plainly_at_first_then_forgets_with_its_half_life() -> None:

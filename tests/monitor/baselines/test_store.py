@@ -24,7 +24,15 @@ from menshen.store.monitor_baselines import BaselineRecord
 from menshen.store.records import GroupRecord, UserRecord
 from menshen.store.sql import SqlStore, SqlTenantStore
 from menshen.testing import FixedClock
-from tests.monitor.detectors.helpers import CHROME, T0, TableGeo, ip, train
+from tests.monitor.detectors.helpers import (
+    CHROME,
+    HINET,
+    T0,
+    TableGeo,
+    ip,
+    train,
+    write_test_mmdb,
+)
 
 NOW = datetime(2026, 4, 1, tzinfo=UTC)
 ALICE = Entity(EntityKind.USER, "alice")
@@ -196,6 +204,40 @@ def test_cli_rebuild_and_badips_import(tmp_path: Path) -> None:
     code, out = menshen("audit", "export")
     assert "monitor.rebuild" in out
     assert "monitor.badips.import" in out
+
+
+def test_cli_rebuild_places_addresses_with_the_tenants_geoip_databases(tmp_path: Path) -> None:
+    """Without flags, `monitor rebuild` uses the tenant's geoip_city: countries and ASNs return."""
+    data = tmp_path / "data"
+    (tmp_path / "geo").mkdir()
+    write_test_mmdb(tmp_path / "geo" / "City.mmdb")
+    config = tmp_path / "menshen.yaml"
+    config.write_text(
+        "tenants:\n  t1:\n    monitor:\n      geoip_city: geo/City.mmdb\n", encoding="utf-8"
+    )
+    runner = CliRunner()
+    base = ["--config", str(config), "--data-dir", str(data), "--tenant", "t1"]
+    result = runner.invoke(app, [*base, "monitor", "badips", "list"])
+    assert result.exit_code == 0, result.output
+    store = SqlStore.open(None, data)
+    try:
+        _audit(store.tenant("t1"), FixedClock(T0))
+    finally:
+        store.close()
+    result = runner.invoke(app, [*base, "monitor", "rebuild"])
+    assert result.exit_code == 0, result.output
+    assert "City.mmdb" in result.output  # the rebuild names the database it used
+    store = SqlStore.open(None, data)
+    try:
+        book, _ = load_book(store.tenant("t1").baselines, BaselineConfig())
+    finally:
+        store.close()
+    profile = book.profile(Entity(EntityKind.USER, "u-alice"))
+    assert profile is not None
+    assert "TW" in profile.countries
+    assert str(HINET) in profile.asns
+    assert profile.last_place is not None
+    assert profile.last_place.country == "TW"
 
 
 def test_a_tenants_detector_set_opens_over_its_saved_state(tenant_store: SqlTenantStore) -> None:

@@ -2,20 +2,36 @@
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from menshen.errors import ConfigError
-from menshen.monitor.baselines import BaselineBook, BaselineConfig
+from menshen.monitor.baselines import BaselineBook, BaselineConfig, BaselineView, EventContext
 from menshen.monitor.detectors import DetectorOptions, DetectorSet, default_detectors
+from menshen.monitor.detectors.bad_ip import BadIpList
+from menshen.monitor.detectors.base import Detector
 from menshen.monitor.detectors.geoip import MaxMindGeo
-from menshen.monitor.model import Entity, EntityKind
+from menshen.monitor.model import (
+    Category,
+    Entity,
+    EntityKind,
+    EventOutcome,
+    Finding,
+    ObservedEvent,
+)
 
 from .helpers import (
+    CHROME,
     FIREFOX_LINUX,
+    MIB,
+    PLACES,
     T0,
+    TENANT,
+    VPN_AS,
     TableGeo,
     event,
     ip,
@@ -138,3 +154,103 @@ def test_firm_rules_keep_their_count_windows_per_detector_set() -> None:
         run(two, login(T0 + timedelta(seconds=n), outcome=EventOutcome.FAILURE))
     third = run(one, login(T0 + timedelta(seconds=3), outcome=EventOutcome.FAILURE))
     assert names(third) == ["sigma:r"]
+
+
+class _Unskippable:
+    """Another detector's behaviour with no declared ``needs``: the set calls it every time."""
+
+    def __init__(self, inner: Detector) -> None:
+        self._inner = inner
+        self.name = inner.name
+        self.categories = inner.categories
+
+    def detect(self, ctx: EventContext, view: BaselineView) -> Sequence[Finding]:
+        return self._inner.detect(ctx, view)
+
+
+def _noisy_stream(seed: int, count: int) -> list[ObservedEvent]:
+    """Seeded events of every category and outcome, with and without addresses (placed or
+    not), sessions, devices, agents, paths and bytes; now and then a burst of failed
+    sign-ins (one user, or many users from one address) or of MFA prompts."""
+    rnd = random.Random(seed)
+    users = ["alice", "bob", "carol", "dan", "erin", "", None]
+    where = [*PLACES, None, None, "unplaced"]
+    at = T0
+    events: list[ObservedEvent] = []
+    while len(events) < count:
+        at += timedelta(seconds=rnd.choice([0, 1, 5, 30, 300, 3600, 5 * 3600]))
+        place = rnd.choice(where)
+        if place == "unplaced":  # a listed address, or one of 40 networks the database lacks
+            address: str | None = rnd.choice(
+                [f"203.0.113.{rnd.randint(1, 12)}", f"198.18.{rnd.randint(0, 39)}.7"]
+            )
+        elif place is not None:
+            address = ip(place, rnd.randint(1, 12))
+        else:
+            address = rnd.choice([None, "", "bogus"])
+        number = len(events)
+        burst = rnd.random()
+        if burst < 0.01:  # one user's failures, or many users' from one address
+            many, user = rnd.random() < 0.5, rnd.choice(users[:5])
+            for step in range(13):
+                failed = step < 12 or rnd.random() < 0.3
+                events.append(
+                    login(
+                        at + timedelta(seconds=step), user=f"sprayed{step % 12}" if many else user,
+                        src_ip=address, event_id=f"b{number}-{step}",
+                        outcome=EventOutcome.FAILURE if failed else EventOutcome.SUCCESS,
+                    )
+                )  # fmt: skip
+            continue
+        if burst < 0.015:  # MFA prompts, sometimes answered at the end
+            user = rnd.choice(users[:5])
+            for step in range(7):
+                answered = step == 6 and rnd.random() < 0.5
+                events.append(
+                    event(
+                        at + timedelta(seconds=10 * step), user=user, category=Category.MFA,
+                        src_ip=address,
+                        outcome=EventOutcome.SUCCESS if answered else EventOutcome.UNKNOWN,
+                        event_id=f"m{number}-{step}",
+                    )
+                )  # fmt: skip
+            continue
+        events.append(
+            ObservedEvent(
+                TENANT, at, "gateway", f"n{number}",
+                rnd.choice([*Category, Category.AUTHENTICATION, Category.ACCESS]), "act",
+                rnd.choice([*EventOutcome, EventOutcome.FAILURE]),
+                user=rnd.choice(users), client_id=rnd.choice([None, None, "svc-1"]),
+                device_id=rnd.choice([None, "", "laptop-1", "phone-2"]),
+                session_id=rnd.choice([None, "", "s1", "s2", f"s{number % 40}"]),
+                src_ip=address, app=rnd.choice([None, "wiki", "crm"]),
+                resource=rnd.choice([None, "/pages/a", f"/r/{number % 30}"]),
+                user_agent=rnd.choice([None, CHROME, FIREFOX_LINUX]),
+                bytes_out=rnd.choice([0, 0, 2048, 300 * MIB]),
+            )
+        )  # fmt: skip
+    return events
+
+
+def test_skipping_detectors_whose_inputs_are_absent_changes_no_finding() -> None:
+    """Every built-in detector's ``needs`` are necessary: the set that skips on them finds
+    exactly what the same detectors called on every event find, and learns the same."""
+    options = DetectorOptions(
+        vpn_asns=frozenset({VPN_AS}),
+        bad_networks=BadIpList([(PLACES["lagos"][0], "bad"), ("203.0.113.0/28", "bad")]),
+    )
+    skipping = DetectorSet(
+        default_detectors(options), BaselineBook(BaselineConfig()), geo=TableGeo()
+    )
+    calling = DetectorSet(
+        [_Unskippable(d) for d in default_detectors(options)],
+        BaselineBook(BaselineConfig()),
+        geo=TableGeo(),
+    )
+    found: list[tuple[object, ...]] = []
+    for item in _noisy_stream(5, 6000):
+        fast, slow = skipping.process(item), calling.process(item)
+        assert fast == slow
+        found += [(f.detector, f.subject, f.summary) for f in fast]
+    assert len({name for name, _, _ in found}) >= 10  # it exercises all but sigma
+    assert sorted(skipping.book.entities()) == sorted(calling.book.entities())

@@ -9,7 +9,13 @@ tenant's profiles and firm-wide facts), ``codec`` (versioned JSON). Edges: ``per
 from menshen.monitor.baselines.book import BaselineBook, BaselineView
 from menshen.monitor.baselines.calendar import LocalClock
 from menshen.monitor.baselines.config import DEFAULT_TIME_ZONE, BaselineConfig
-from menshen.monitor.baselines.context import EventContext, GeoLookup, Place
+from menshen.monitor.baselines.context import (
+    ContextBuilder,
+    EventContext,
+    Feature,
+    GeoLookup,
+    Place,
+)
 from menshen.monitor.baselines.profile import LastPlace, Profile
 
 __all__ = [
@@ -17,7 +23,9 @@ __all__ = [
     "BaselineBook",
     "BaselineConfig",
     "BaselineView",
+    "ContextBuilder",
     "EventContext",
+    "Feature",
     "GeoLookup",
     "LastPlace",
     "LocalClock",

@@ -47,6 +47,7 @@ class BaselineView(Protocol):
     def mature(self, entity: Entity, epoch: float) -> bool: ...
     def subject_profile(self, ctx: EventContext) -> Profile | None: ...
     def subject_mature(self, ctx: EventContext) -> bool: ...
+    def mature_subject_profile(self, ctx: EventContext) -> Profile | None: ...
     def peer_share(self, group: str, resource: str) -> float | None: ...
     def firm_users_at(self, latitude: float, longitude: float, besides: str) -> int: ...
 
@@ -86,6 +87,13 @@ class BaselineBook:
     def subject_mature(self, ctx: EventContext) -> bool:
         return self._lookup(ctx)[2]
 
+    def mature_subject_profile(self, ctx: EventContext) -> Profile | None:
+        """The subject's profile if it is past learning, else None (one call for both)."""
+        cached = self._cached
+        if cached[0] is not ctx:
+            cached = self._lookup(ctx)
+        return cached[1] if cached[2] else None
+
     def _lookup(self, ctx: EventContext) -> tuple[EventContext | None, Profile | None, bool]:
         cached = self._cached
         if cached[0] is ctx:
@@ -118,7 +126,10 @@ class BaselineBook:
         signin = False
         if subject is not None:
             key = (subject.kind, subject.id)
-            signin = self._profile_for(key, epoch).observe(ctx, self._config)
+            profile = self._profiles.get(key)
+            if profile is None:
+                profile = self._profile_for(key, epoch)
+            signin = profile.observe(ctx, self._config)
             self._dirty.add(key)
         device = event.device_id
         if device and (subject is None or subject.kind is not _DEVICE):

@@ -15,7 +15,7 @@ Defaults and where they come from (docs/monitoring.md "Baselines"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -54,6 +54,8 @@ class BaselineConfig:
     max_entities: int = 200_000
     max_peer_groups: int = 1_000
     path_depth: int = 2  # /app/a/b/c is learnt as /a/b: resources, not every URL
+    # ``relearn_after`` in seconds, derived once (read on every event)
+    relearn_seconds: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.half_life <= timedelta(0) or self.relearn_after <= timedelta(0):
@@ -62,6 +64,7 @@ class BaselineConfig:
             raise ConfigError("min_learning_days must lie in (0, learning_days]")
         if self.learning_signins < 1 or self.max_entities < 1:
             raise ConfigError("learning_signins and max_entities must be at least 1")
+        object.__setattr__(self, "relearn_seconds", self.relearn_after.total_seconds())
 
     @classmethod
     def for_zone(cls, name: str) -> BaselineConfig:

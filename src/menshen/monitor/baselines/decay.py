@@ -116,6 +116,15 @@ class Histogram:
             return 0.0
         return sum(self.bins[i] for i in indices) / self.total
 
+    def share_around(self, index: int) -> float:
+        """``share`` of ``index`` and the bin on each side (wrapping), without the tuple."""
+        total = self.total
+        if total <= 0.0:
+            return 0.0
+        bins = self.bins
+        size = len(bins)
+        return (bins[(index - 1) % size] + bins[index] + bins[(index + 1) % size]) / total
+
     def rescale(self, factor: float) -> None:
         self.total *= factor
         self.bins = [value * factor for value in self.bins]

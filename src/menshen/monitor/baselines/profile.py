@@ -8,6 +8,7 @@ totals, four EWMA triples and the last located sign-in — a few kilobytes of JS
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from menshen.monitor.baselines.config import BaselineConfig
@@ -19,6 +20,10 @@ __all__ = ["LastPlace", "Profile"]
 
 _SESSION_IDLE = 2 * 3600.0  # a session silent this long is over (twice the idle timeout)
 _SESSION_LIFE = 12 * 3600.0  # the longest a session lives (the default absolute timeout)
+_RENORMALISE = 40.0  # the decay exponent past which the landmark moves (see decay.py)
+_AUTHENTICATION = Category.AUTHENTICATION
+_SUCCESS = EventOutcome.SUCCESS
+_FAILURE = EventOutcome.FAILURE
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,13 +127,15 @@ class Profile:
         event = ctx.event
         weight = self._touch(epoch, config)
         signin = False
-        if event.category is Category.AUTHENTICATION and event.outcome is EventOutcome.SUCCESS:
+        if event.category is _AUTHENTICATION and event.outcome is _SUCCESS:
             signin = True
         elif event.session_id and event.session_id not in self.sessions:
             signin = True  # a session first seen stands for one sign-in
         if signin:
             self.signins += 1
-        self.hours.add(ctx.hour_of_week, weight)
+        hours = self.hours
+        hours.bins[ctx.hour_of_week] += weight  # Histogram.add, inlined (once per event)
+        hours.total += weight
         self._volume(ctx, config, sessions=True)
         if ctx.network is not None:
             self.networks.add(ctx.network, epoch, weight)
@@ -138,7 +145,7 @@ class Profile:
                 self.asns.add(str(place.asn), epoch, weight)
             if place.country:
                 self.countries.add(place.country, epoch, weight)
-            if place.latitude is not None and event.outcome is not EventOutcome.FAILURE:
+            if place.latitude is not None and event.outcome is not _FAILURE:
                 self._moved(place, event.src_ip or "", epoch)
         if event.device_id:
             self.devices.add(event.device_id, epoch, weight)
@@ -157,15 +164,19 @@ class Profile:
         self._volume(ctx, config, sessions=False)
 
     def _touch(self, epoch: float, config: BaselineConfig) -> float:
-        if epoch - self.last_seen > config.relearn_after.total_seconds():
+        """Count an event at ``epoch``; its weight (``Decay.scale``, computed inline)."""
+        last_seen = self.last_seen
+        if epoch - last_seen > config.relearn_seconds:
             self.learning_since = epoch
-        if epoch > self.last_seen:
+        if epoch > last_seen:
             self.last_seen = epoch
         self.events += 1
         decay = self.decay
-        if decay.rate * (epoch - decay.landmark) > 40.0:
+        exponent = decay.rate * (epoch - decay.landmark)
+        if exponent > _RENORMALISE:
             self._renormalise(epoch)
-        return decay.scale(epoch)
+            exponent = decay.rate * (epoch - decay.landmark)
+        return math.exp(exponent)
 
     def _moved(self, place: Place, ip: str, epoch: float) -> None:
         last = self.last_place
@@ -190,8 +201,10 @@ class Profile:
             self.hour_bucket = bucket
             self.hour_month_end = ctx.month_end
         self.hour_count += 1
-        self.hour_bytes += ctx.event.bytes_out
-        session_id = ctx.event.session_id
+        event = ctx.event
+        if event.bytes_out:
+            self.hour_bytes += event.bytes_out
+        session_id = event.session_id
         if session_id is None or not sessions:
             return
         entry = self.sessions.get(session_id)

@@ -2,8 +2,9 @@
 
 The audit log is the record of what happened (NIST SP 800-92 §2.3), so baselines can always
 be rebuilt from it: after a codec change, a lost table, or new bounds. Events are replayed
-in log order through the same ``EventContext`` derivation the live monitor uses, learning
-only (no findings). ``progress`` is called with the number of audit rows read so far.
+in log order through the same ``EventContext`` derivation the live monitor uses (give it
+the tenant's geo-IP ``geo``, as the engine has, or profiles learn no countries or ASNs),
+learning only (no findings). ``progress`` is called with the number of audit rows read so far.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from menshen.monitor.baselines.book import BaselineBook
 from menshen.monitor.baselines.calendar import LocalClock
-from menshen.monitor.baselines.context import EventContext, GeoLookup
+from menshen.monitor.baselines.context import ContextBuilder, GeoLookup
 from menshen.monitor.model import ObservedEvent
 from menshen.store.records import AuditRecord
 
@@ -39,22 +40,19 @@ def relearn(
     every: int = 1000,
 ) -> RebuildReport:
     """Feed every mappable record to ``book``; how many rows were read and learnt."""
-    clock = LocalClock(book.config.time_zone)
+    derive = ContextBuilder(
+        clock=LocalClock(book.config.time_zone),
+        geo=geo,
+        agent_family=agent_family,
+        peer_group=peer_group,
+        path_depth=book.config.path_depth,
+    )
     rows = learnt = 0
     for record in records:
         rows += 1
         event = mapper(record)
         if event is not None:
-            book.observe(
-                EventContext.build(
-                    event,
-                    clock=clock,
-                    geo=geo,
-                    agent_family=agent_family,
-                    peer_group=peer_group,
-                    path_depth=book.config.path_depth,
-                )
-            )
+            book.observe(derive(event))
             learnt += 1
         if progress is not None and rows % every == 0:
             progress(rows)

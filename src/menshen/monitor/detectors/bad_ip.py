@@ -18,9 +18,10 @@ import bisect
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from menshen.errors import InvalidInput
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.model import Category, Entity, EntityKind, EventOutcome, Finding, Severity
 
@@ -93,6 +94,7 @@ class BadIpList:
 @dataclass(slots=True)
 class KnownBadIp:
     name: str = "known_bad_ip"
+    needs: ClassVar[Feature] = Feature.SOURCE_IP
     networks: BadIpList = field(default_factory=lambda: BadIpList(()))
     _alerted: dict[str, int] = field(default_factory=dict)
 

@@ -6,6 +6,8 @@ returns findings — an empty tuple almost always, so the hot path allocates not
 Time is the event's own (``ctx.epoch``), so a replay of the audit log detects what the live
 run detected. Detectors that count over windows (spraying, brute force, MFA fatigue, session
 reuse) keep their own bounded state; it is working memory, not baseline, and is not saved.
+A detector may declare ``needs`` (``Feature`` bits: the inputs it cannot find anything
+without); ``DetectorSet`` then skips it for events that lack one. Undeclared: always called.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.detectors.windows import Windows
 from menshen.monitor.model import Category, Entity, EntityKind, EventOutcome, Finding, Severity
@@ -26,6 +27,7 @@ __all__ = ["BruteForce"]
 @dataclass(slots=True)
 class BruteForce:
     name: str = "brute_force"
+    needs: ClassVar[Feature] = Feature.FAILED
     categories: frozenset[Category] | None = frozenset({Category.AUTHENTICATION})
     failures: int = 8
     window_seconds: float = 120.0

@@ -3,7 +3,9 @@
 Order matters: detectors see the baselines as they were *before* the event (a new network is
 new only once), then ``BaselineBook.observe`` folds it in. The engine calls ``process`` for
 each normalised event; the result is a list shared by nobody (usually the empty tuple).
-Throughput: one ``EventContext`` per event, detectors return a shared empty tuple when quiet.
+Throughput: one ``EventContext`` per event; only the detectors of the event's category whose
+declared inputs (``needs``, ``Feature`` bits) the event carries are called; detectors return
+a shared empty tuple when quiet.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from dataclasses import dataclass
 from menshen.monitor.baselines import (
     BaselineBook,
     BaselineConfig,
+    BaselineView,
+    ContextBuilder,
     EventContext,
     GeoLookup,
     LocalClock,
@@ -35,6 +39,8 @@ from menshen.monitor.model import Category, Finding, ObservedEvent
 from menshen.monitor.sigma import Rule, compile_rule
 
 __all__ = ["DetectorOptions", "DetectorSet", "default_detectors"]
+
+Detect = Callable[[EventContext, BaselineView], Sequence[Finding]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,16 +76,7 @@ def default_detectors(options: DetectorOptions) -> list[Detector]:
 class DetectorSet:
     """Runs detectors on an event, then lets the baselines learn from it."""
 
-    __slots__ = (
-        "_agent",
-        "_book",
-        "_by_category",
-        "_clock",
-        "_depth",
-        "_detectors",
-        "_geo",
-        "_peer_group",
-    )
+    __slots__ = ("_book", "_by_category", "_derive", "_detectors", "_plans")
 
     def __init__(
         self,
@@ -98,16 +95,21 @@ class DetectorSet:
             )
             for category in Category
         }
+        # Per category and ``Feature`` bits, the detect methods whose needs the event meets
+        # (filled on first sight: at most 2**12 feature sets per category).
+        self._plans: dict[Category, dict[int, tuple[Detect, ...]]] = {c: {} for c in Category}
         self._book = book
-        self._geo = geo
-        self._clock = LocalClock(book.config.time_zone)
-        self._depth = book.config.path_depth
-        self._peer_group = peer_group
         if agent_family is None:
             from menshen.sessions.useragent import user_agent_family
 
             agent_family = user_agent_family
-        self._agent = agent_family
+        self._derive = ContextBuilder(
+            clock=LocalClock(book.config.time_zone),
+            geo=geo,
+            agent_family=agent_family,
+            peer_group=peer_group,
+            path_depth=book.config.path_depth,
+        )
 
     @property
     def book(self) -> BaselineBook:
@@ -118,22 +120,19 @@ class DetectorSet:
         return tuple(d.name for d in self._detectors)
 
     def context(self, event: ObservedEvent) -> EventContext:
-        return EventContext.build(
-            event,
-            clock=self._clock,
-            geo=self._geo,
-            agent_family=self._agent,
-            peer_group=self._peer_group,
-            path_depth=self._depth,
-        )
+        return self._derive(event)
 
     def process(self, event: ObservedEvent) -> Sequence[Finding]:
         """Findings about ``event`` (empty almost always); then learn from it."""
-        ctx = self.context(event)
+        ctx = self._derive(event)
+        category = event.category
+        plan = self._plans[category].get(ctx.features)
+        if plan is None:
+            plan = self._plan(category, ctx.features)
         book = self._book
         found: list[Finding] | None = None
-        for detector in self._by_category[event.category]:
-            result = detector.detect(ctx, book)
+        for detect in plan:
+            result = detect(ctx, book)
             if result:
                 if found is None:
                     found = list(result)
@@ -144,7 +143,18 @@ class DetectorSet:
 
     def learn(self, event: ObservedEvent) -> None:
         """Learn from ``event`` without detecting (rebuilding baselines from history)."""
-        self._book.observe(self.context(event))
+        self._book.observe(self._derive(event))
+
+    def _plan(self, category: Category, features: int) -> tuple[Detect, ...]:
+        """The detectors of ``category`` whose declared ``needs`` (``Feature`` bits, none if
+        a detector declares none) are all in ``features``, in registration order."""
+        plan = tuple(
+            d.detect
+            for d in self._by_category[category]
+            if int(getattr(d, "needs", 0)) & ~features == 0
+        )
+        self._plans[category][features] = plan
+        return plan
 
 
 def new_detector_set(

@@ -14,21 +14,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.model import Category, Entity, EntityKind, Finding, Severity
 
 __all__ = ["UnusualHours"]
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_NEIGHBOURS = tuple((h - 1) % 168 for h in range(168)), tuple((h + 1) % 168 for h in range(168))
 _MEMORY = 50_000
 
 
 @dataclass(slots=True)
 class UnusualHours:
     name: str = "unusual_hours"
+    needs: ClassVar[Feature] = Feature.PERSON
     categories: frozenset[Category] | None = None
     rare_share: float = 0.01
     _alerted: dict[Entity, int] = field(default_factory=dict)
@@ -37,12 +38,11 @@ class UnusualHours:
         subject = ctx.subject
         if subject is None or subject.kind is EntityKind.DEVICE:
             return NO_FINDINGS
-        profile = view.subject_profile(ctx)
-        if profile is None or not view.subject_mature(ctx):
+        profile = view.mature_subject_profile(ctx)
+        if profile is None:
             return NO_FINDINGS
         how = ctx.hour_of_week
-        slots = (_NEIGHBOURS[0][how], how, _NEIGHBOURS[1][how])
-        share = profile.hours.share(slots)
+        share = profile.hours.share_around(how)
         if share >= self.rare_share:
             return NO_FINDINGS
         hour_key = int(ctx.epoch // 3600)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.detectors.windows import Windows
 from menshen.monitor.model import Category, Entity, EntityKind, EventOutcome, Finding, Severity
@@ -26,6 +27,7 @@ __all__ = ["MfaFatigue"]
 @dataclass(slots=True)
 class MfaFatigue:
     name: str = "mfa_fatigue"
+    needs: ClassVar[Feature] = Feature.USER
     categories: frozenset[Category] | None = frozenset({Category.MFA})
     challenges: int = 5
     window_seconds: float = 600.0

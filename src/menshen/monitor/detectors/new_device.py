@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.model import Category, EntityKind, EventOutcome, Finding, Severity
 
@@ -26,6 +27,7 @@ __all__ = ["NewDevice"]
 @dataclass(frozen=True, slots=True)
 class NewDevice:
     name: str = "new_device"
+    needs: ClassVar[Feature] = Feature.PERSON | Feature.NOT_FAILED | Feature.DEVICE_OR_AGENT
     categories: frozenset[Category] | None = None
 
     def detect(self, ctx: EventContext, view: BaselineView) -> Sequence[Finding]:

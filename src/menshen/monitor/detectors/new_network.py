@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.model import Category, EventOutcome, Finding, Severity
 
@@ -26,6 +27,7 @@ __all__ = ["NewNetwork"]
 @dataclass(frozen=True, slots=True)
 class NewNetwork:
     name: str = "new_network"
+    needs: ClassVar[Feature] = Feature.SUBJECT | Feature.NETWORK | Feature.NOT_FAILED
     categories: frozenset[Category] | None = None
     vpn_asns: frozenset[int] = frozenset()
 

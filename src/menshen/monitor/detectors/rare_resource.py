@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.model import Category, EntityKind, EventOutcome, Finding, Severity
 
@@ -27,6 +28,7 @@ __all__ = ["RareResource"]
 @dataclass(frozen=True, slots=True)
 class RareResource:
     name: str = "rare_resource"
+    needs: ClassVar[Feature] = Feature.PERSON | Feature.RESOURCE | Feature.NOT_FAILED
     categories: frozenset[Category] | None = None
     peer_share: float = 0.01
 

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding, haversine_km
 from menshen.monitor.model import Category, Finding, Severity
 
@@ -30,6 +31,7 @@ _Seen = tuple[float, str, float, float, str | None]  # epoch, ip, lat, lon, coun
 @dataclass(slots=True)
 class SessionReuse:
     name: str = "session_reuse"
+    needs: ClassVar[Feature] = Feature.SESSION | Feature.LOCATED
     categories: frozenset[Category] | None = None
     window_seconds: float = 1800.0
     min_km: float = 500.0

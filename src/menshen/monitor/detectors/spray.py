@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.model import Category, Entity, EntityKind, EventOutcome, Finding, Severity
 
@@ -29,6 +30,7 @@ _USERS_PER_SOURCE = 256
 @dataclass(slots=True)
 class PasswordSpray:
     name: str = "password_spray"
+    needs: ClassVar[Feature] = Feature.SOURCE_IP | Feature.USER
     categories: frozenset[Category] | None = frozenset({Category.AUTHENTICATION})
     distinct_users: int = 10
     window_seconds: float = 600.0

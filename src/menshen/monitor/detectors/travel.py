@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding, haversine_km
 from menshen.monitor.model import Category, EventOutcome, Finding, Severity
 
@@ -29,6 +30,7 @@ __all__ = ["ImpossibleTravel"]
 @dataclass(frozen=True, slots=True)
 class ImpossibleTravel:
     name: str = "impossible_travel"
+    needs: ClassVar[Feature] = Feature.LOCATED | Feature.SUBJECT | Feature.NOT_FAILED
     categories: frozenset[Category] | None = None
     max_kmh: float = 900.0
     noise_km: float = 100.0

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import ClassVar
 
-from menshen.monitor.baselines import BaselineView, EventContext
+from menshen.monitor.baselines import BaselineView, EventContext, Feature
 from menshen.monitor.baselines.decay import Ewma
 from menshen.monitor.detectors.base import NO_FINDINGS, Evidence, finding
 from menshen.monitor.model import Category, Entity, Finding, Severity
@@ -31,6 +32,7 @@ _MEMORY = 50_000
 @dataclass(slots=True)
 class UnusualVolume:
     name: str = "unusual_volume"
+    needs: ClassVar[Feature] = Feature.BYTES | Feature.SUBJECT
     categories: frozenset[Category] | None = None
     ratio: float = 5.0
     sigmas: float = 3.0
