@@ -290,6 +290,10 @@ class _View:
         self.monitor_sources = real.monitor_sources
         self.monitor_quarantine = real.monitor_quarantine
         self.monitor_cursors = real.monitor_cursors
+        self.machine_clients = real.machine_clients
+        self.compliance_evidence = real.compliance_evidence
+        self.compliance_declarations = real.compliance_declarations
+        self.compliance_reports = real.compliance_reports
 
 
 def test_a_replay_is_refused_even_when_another_process_read_before_the_first_use(

@@ -13,6 +13,8 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from menshen.store.clients import ClientCredentialRecord, MachineClientRecord
+from menshen.store.compliance import DeclarationRecord, EvidenceRecord, ReportRecord
 from menshen.store.monitor_baselines import BadNetworkRecord, BaselineRecord
 from menshen.store.monitor_ingest import MonitorSourceRecord, QuarantineRecord
 from menshen.store.monitor_response import (
@@ -328,6 +330,53 @@ class BadNetworkRepository(Protocol):
     def delete_list(self, list_name: str) -> int: ...
 
 
+class MachineClientRepository(Protocol):
+    """Machine clients and their hashed credentials (``menshen.store.clients``)."""
+
+    def add(
+        self, client: MachineClientRecord, *credentials: ClientCredentialRecord
+    ) -> None: ...  # one transaction; Conflict on a duplicate name
+    def get(self, name: str) -> MachineClientRecord | None: ...
+    def list(self) -> Sequence[MachineClientRecord]: ...  # by name
+    def suspend(self, name: str, *, at: datetime, by: str, reason: str) -> bool: ...
+    def resume(self, name: str) -> bool: ...
+    def delete(self, name: str) -> bool: ...  # with its credentials
+    def touch_many(self, last_used: dict[str, datetime]) -> None: ...  # no revision bump
+    def add_credential(self, credential: ClientCredentialRecord) -> None: ...
+    def credential(self, credential_id: str) -> ClientCredentialRecord | None: ...
+    def credentials(self, name: str | None = None) -> Sequence[ClientCredentialRecord]: ...
+    def revoke_credential(self, credential_id: str, at: datetime) -> bool: ...
+    def expire_credentials(self, name: str, *, kind: str, by: datetime, keep: str) -> int: ...
+
+
+class EvidenceRepository(Protocol):
+    """Compliance evidence, append-only (``menshen.store.compliance``)."""
+
+    def append(self, records: Sequence[EvidenceRecord]) -> None: ...  # one transaction
+    def latest(self) -> dict[str, EvidenceRecord]: ...  # check id -> newest measurement
+    def history(self, check_id: str, *, limit: int = 100) -> Sequence[EvidenceRecord]: ...
+
+
+class DeclarationRepository(Protocol):
+    """Controls declared as handled outside menshen; InvalidInput on a bad attachment."""
+
+    def put(self, record: DeclarationRecord) -> None: ...  # insert or replace
+    def get(self, control_id: str) -> DeclarationRecord | None: ...  # with attachment bytes
+    def list(self) -> Sequence[DeclarationRecord]: ...  # without attachment bytes
+    def delete(self, control_id: str) -> bool: ...
+
+
+class ReportRepository(Protocol):
+    """Signed compliance reports (content hash, signature, summary for the trend)."""
+
+    def add(self, record: ReportRecord) -> None: ...
+    def get(self, report_id: str) -> ReportRecord | None: ...
+    def latest(self, framework: str) -> ReportRecord | None: ...
+    def list(
+        self, framework: str | None = None, *, limit: int = 100
+    ) -> Sequence[ReportRecord]: ...  # newest first
+
+
 class TenantStore(Protocol):
     """Every repository of one tenant."""
 
@@ -377,6 +426,14 @@ class TenantStore(Protocol):
     def monitor_quarantine(self) -> QuarantineRepository: ...
     @property
     def monitor_cursors(self) -> MonitorCursorRepository: ...
+    @property
+    def machine_clients(self) -> MachineClientRepository: ...
+    @property
+    def compliance_evidence(self) -> EvidenceRepository: ...
+    @property
+    def compliance_declarations(self) -> DeclarationRepository: ...
+    @property
+    def compliance_reports(self) -> ReportRepository: ...
 
     def transaction(self) -> AbstractContextManager[None]:
         """Calls made inside the block commit together or not at all."""

@@ -512,3 +512,106 @@ monitor_bad_networks = Table(
     PrimaryKeyConstraint("tenant_id", "list_name", "cidr"),
     _tenant_fk(),
 )
+
+# Machine clients (migration 0011): partner banks' and services' identities, and their
+# credentials — OAuth2 client secrets and API keys — stored as keyed hashes only
+# (HMAC-SHA256 under a key derived from the master key; see docs/machine-clients.md).
+machine_clients = Table(
+    "machine_clients",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", Text(), nullable=False),
+    Column("owner", String(NAME), nullable=False),
+    Column("scopes", Text(), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("created_by", String(NAME), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("suspended_at", UtcDateTime(), nullable=True),
+    Column("suspended_by", String(NAME), nullable=True),
+    Column("suspend_reason", Text(), nullable=True),
+    Column("tokens_not_before", UtcDateTime(), nullable=True),
+    Column("last_used_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "name"),
+    _tenant_fk(),
+)
+
+client_credentials = Table(
+    "client_credentials",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("client_name", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("secret_hash", String(128), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("revoked_at", UtcDateTime(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _tenant_fk(),
+    ForeignKeyConstraint(
+        ["tenant_id", "client_name"],
+        ["machine_clients.tenant_id", "machine_clients.name"],
+        ondelete="CASCADE",
+    ),
+    Index(None, "tenant_id", "client_name"),
+)
+
+# Compliance (issue 7, menshen.compliance): each collector's measured result kept with its
+# time (evidence has history), the firm's declarations of controls handled outside menshen,
+# and each signed report's record (content hash, signature, per-control summary for trends).
+compliance_evidence = Table(
+    "compliance_evidence",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("check_id", String(NAME), nullable=False),
+    Column("collected_at", UtcDateTime(), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("value", Float(), nullable=True),
+    Column("summary", json_type(), nullable=False),  # {"en": ..., "zh_tw": ...}
+    Column("data", json_type(), nullable=False),
+    Column("remedy", json_type(), nullable=True),
+    Column("affected", Integer(), nullable=False),
+    Column("error", Text(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _tenant_fk(),
+    Index(None, "tenant_id", "check_id", "collected_at"),
+)
+
+compliance_declarations = Table(
+    "compliance_declarations",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("control_id", String(NAME), nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Column("justification", Text(), nullable=False),
+    Column("declared_by", String(NAME), nullable=False),
+    Column("declared_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=True),
+    Column("attachment_name", String(NAME), nullable=True),
+    Column("attachment_sha256", String(64), nullable=True),
+    Column("attachment", LargeBinary(), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "control_id"),
+    _tenant_fk(),
+)
+
+compliance_reports = Table(
+    "compliance_reports",
+    metadata,
+    Column("tenant_id", String(ID), nullable=False),
+    Column("id", String(ID), nullable=False),
+    Column("framework", String(64), nullable=False),
+    Column("lang", String(16), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("period_start", UtcDateTime(), nullable=False),
+    Column("period_end", UtcDateTime(), nullable=False),
+    Column("content_sha256", String(64), nullable=False),
+    Column("signature", Text(), nullable=False),
+    Column("key_id", String(ID), nullable=False),
+    Column("summary", json_type(), nullable=False),
+    PrimaryKeyConstraint("tenant_id", "id"),
+    _tenant_fk(),
+    Index(None, "tenant_id", "framework", "created_at"),
+)

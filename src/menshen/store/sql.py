@@ -13,6 +13,12 @@ from pathlib import Path
 from sqlalchemy import select
 
 from menshen.store.audit import SqlAuditRepository
+from menshen.store.clients import SqlMachineClientRepository
+from menshen.store.compliance import (
+    SqlDeclarationRepository,
+    SqlEvidenceRepository,
+    SqlReportRepository,
+)
 from menshen.store.config_objects import SqlConfigRepository
 from menshen.store.credentials import SqlCredentialRepository, SqlThrottleRepository
 from menshen.store.db import Database
@@ -52,6 +58,9 @@ class SqlTenantStore:
         "audit",
         "bad_networks",
         "baselines",
+        "compliance_declarations",
+        "compliance_evidence",
+        "compliance_reports",
         "config",
         "credentials",
         "device_enrolments",
@@ -60,6 +69,7 @@ class SqlTenantStore:
         "groups",
         "incidents",
         "keys",
+        "machine_clients",
         "monitor_cursors",
         "monitor_quarantine",
         "monitor_sources",
@@ -100,6 +110,10 @@ class SqlTenantStore:
         self.monitor_sources = SqlMonitorSourceRepository(scope)
         self.monitor_quarantine = SqlQuarantineRepository(scope)
         self.monitor_cursors = SqlMonitorCursorRepository(scope)
+        self.machine_clients = SqlMachineClientRepository(scope)
+        self.compliance_evidence = SqlEvidenceRepository(scope)
+        self.compliance_declarations = SqlDeclarationRepository(scope)
+        self.compliance_reports = SqlReportRepository(scope)
 
     def transaction(self) -> AbstractContextManager[None]:
         """Group several repository calls into one transaction (all or nothing)."""
