@@ -12,7 +12,9 @@ import contextlib
 import gc
 import logging
 import ssl
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -20,6 +22,8 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from menshen.access.account import Account
 from menshen.access.audit import PageAudit
 from menshen.access.authenticators import Authenticators
+from menshen.access.client_auth import ClientGate
+from menshen.access.client_tokens import AccessTokens
 from menshen.access.csrf import CsrfTokens
 from menshen.access.device_api import DeviceApi
 from menshen.access.device_pages import DevicePages
@@ -28,6 +32,7 @@ from menshen.access.directory import Directory
 from menshen.access.endpoints import OwnEndpoints
 from menshen.access.guard import Guard
 from menshen.access.loader import load_directory
+from menshen.access.oauth_token import TokenEndpoint
 from menshen.access.pages import Pages
 from menshen.access.passkey_login import PasskeyLoginPages
 from menshen.access.passkey_manage import PasskeyManage
@@ -49,6 +54,7 @@ from menshen.events.writer import AuditWriter
 from menshen.gateway.contract import ListenerLimits, RequestHead, Respond, Verdict
 from menshen.gateway.server import GatewayServer
 from menshen.gateway.tls import server_context, trust_client_authorities
+from menshen.identity.clients import ClientRoster, MachineClientService, SecretHasher, load_roster
 from menshen.identity.devices import DeviceService, TrustRules
 from menshen.identity.lockout import Lockout
 from menshen.identity.oidc.http import HttpxFetcher
@@ -59,8 +65,10 @@ from menshen.identity.throttle import DEFAULT_THROTTLE
 from menshen.monitor.assemble import build_engine
 from menshen.monitor.detection import TenantDetection
 from menshen.monitor.engine import MonitorEngine
+from menshen.monitor.incidents.book import IncidentBook
 from menshen.monitor.ingest.service import IngestService
 from menshen.monitor.ingest.sink import DiscardingSink
+from menshen.monitor.response.actions import ActionRunner
 from menshen.monitor.response.live import LiveResponse
 from menshen.policy.model import Subject
 from menshen.sessions.service import SessionService, SessionTimeouts
@@ -92,6 +100,7 @@ class Platform:
     _identities: dict[str, IdentityService] = field(default_factory=dict)
     _keyrings: dict[str, Keyring] = field(default_factory=dict)
     _devices: dict[str, DeviceService] = field(default_factory=dict)
+    _machine_clients: dict[str, MachineClientService] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Platform:
@@ -168,6 +177,19 @@ class Platform:
         lockout = Lockout(tenant.throttle, tenant_id, DEFAULT_THROTTLE)
         return PasswordlessSignIn(passkeys, lockout, self.clock)
 
+    def client_hasher(self) -> SecretHasher:
+        """The keyed hash of machine-client credentials (menshen.identity.clients.secrets)."""
+        return SecretHasher(derive_key(self.master_key, "menshen machine client secrets"))
+
+    def machine_clients(self, tenant_id: str) -> MachineClientService:
+        """The machine clients (OAuth2 clients, API keys) of one tenant."""
+        service = self._machine_clients.get(tenant_id)
+        if service is None:
+            repository = self.store.tenant(tenant_id).machine_clients
+            service = MachineClientService(repository, tenant_id, self.client_hasher(), self.clock)
+            self._machine_clients[tenant_id] = service
+        return service
+
     def keyring(self, tenant_id: str) -> Keyring:
         keyring = self._keyrings.get(tenant_id)
         if keyring is None:
@@ -180,6 +202,35 @@ class Platform:
             keyring.ensure_key()
             self._keyrings[tenant_id] = keyring
         return keyring
+
+    def incident_book(self) -> IncidentBook:
+        """Incidents, grouped with each tenant's window (the CLI and the console)."""
+        return IncidentBook(
+            self.store, lambda tenant_id: self.settings.options(tenant_id).monitor.incident_window
+        )
+
+    def undo_runner(self, publish: Callable[[AuditEvent], None]) -> ActionRunner:
+        """An ``ActionRunner`` outside the gateway, for undo (CLI and console): running
+        gateways re-read blocks and step-up demands from the store, so its table is its own."""
+        timeouts = self.settings.sessions
+        return ActionRunner(
+            store=self.store,
+            sessions=SessionService(
+                self.store,
+                self.clock,
+                SessionTimeouts(timeouts.idle_timeout, timeouts.absolute_timeout),
+            ),
+            identity=self.identity,
+            live=LiveResponse(),
+            publish=publish,
+            clock=self.clock,
+            observe_only=lambda tenant_id: False,
+        )
+
+    def write_audit(self, events: Sequence[AuditEvent]) -> None:
+        """Write ``events`` to the audit log at once (no background writer: CLI, console)."""
+        if events:
+            AuditWriter(self.store, EventBus(), self.clock).write_now(events)
 
     def close(self) -> None:
         self.store.close()
@@ -208,6 +259,16 @@ class Server:
         self.devices = LiveDevices(
             sessions=self.sessions, publish=self.bus.publish, risk=self.live_response
         )
+        # Machine clients: access tokens and API keys, checked on every request.
+        self.access_tokens = AccessTokens(settings.issuer, clock)
+        self.client_gate = ClientGate(
+            tokens=self.access_tokens,
+            hasher=platform.client_hasher(),
+            keyring=self._client_keyring,
+            minters=self.minters,
+            publish=self.bus.publish,
+            risk=self.live_response.risk,
+        )
         self.guard = Guard(
             sessions=self.sessions,
             minters=self.minters,
@@ -219,6 +280,7 @@ class Server:
             audit_backlog=lambda: self.writer.pending,
             live=self.devices,
             containment=self.live_response,
+            clients=self.client_gate,
         )
         secure = _secure_cookies
         audit = PageAudit(self.bus.publish, clock)
@@ -282,13 +344,13 @@ class Server:
             passkeys=self._passkeys_for,
             signin=signin,
             find_session=self.guard.session_for,
-            signed_in=self.guard.signed_in,
+            signed_in=self.guard.cleared,
             csrf=csrf,
             audit=audit,
         )
         selfservice = SelfService(
             find_session=self.guard.session_for,
-            signed_in=self.guard.signed_in,
+            signed_in=self.guard.cleared,
             pages=self.pages,
             signer=signer,
             csrf=csrf,
@@ -326,7 +388,7 @@ class Server:
             find_session=self.guard.session_for,
             subject_of=self._subject_of,
             recent_denials=self.guard.recent_denials,
-            signed_in=self.guard.signed_in,
+            signed_in=self.guard.cleared,
             pages=self.pages,
             csrf=csrf,
             audit=audit,
@@ -347,7 +409,7 @@ class Server:
                 devices=platform.devices,
                 sessions=self.sessions,
                 find_session=self.guard.session_for,
-                signed_in=self.guard.signed_in,
+                signed_in=self.guard.cleared,
                 pages=self.pages,
                 csrf=csrf,
                 audit=audit,
@@ -355,6 +417,16 @@ class Server:
             ),
             device_api=DeviceApi(devices=platform.devices, audit=audit, clock=clock),
             ingest=self._ingest_route,
+            oauth=TokenEndpoint(
+                clients=platform.machine_clients,
+                lockout=lambda tenant_id: Lockout(
+                    platform.store.tenant(tenant_id).throttle, tenant_id, DEFAULT_THROTTLE
+                ),
+                keyring=self._client_keyring,
+                tokens=self.access_tokens,
+                publish=self.bus.publish,
+                clock=clock,
+            ),
         )
         self.listeners: list[GatewayServer] = []
         # TLS listeners that ask for device certificates, and the device CAs they trust.
@@ -460,11 +532,12 @@ class Server:
         await asyncio.to_thread(self.sessions.write_last_seen, batch)
         bindings = self.sessions.take_device_bindings()
         await asyncio.to_thread(self.sessions.write_device_bindings, bindings)
+        await asyncio.to_thread(self._write_client_use, self.client_gate.take_last_used())
         if self.ingest is not None:
             await self.ingest.stop()
         if self.detection is not None:
             try:
-                await asyncio.to_thread(self.detection.save, self.platform.clock.now())
+                await asyncio.to_thread(self.detection.save, self.platform.clock.now(), final=True)
             except Exception:
                 _log.exception("could not save the monitor's baselines at stop")
         if self.monitor is not None:
@@ -488,6 +561,10 @@ class Server:
             return
         self.guard.set_directory(directory)
         self.pages.set_firm_names(directory.firm_names)
+        rosters = await asyncio.to_thread(self._read_rosters)
+        for refused in self.client_gate.set_rosters(rosters, self.platform.clock.now()):
+            for server in self.listeners:  # a refused client's open WebSockets end now
+                server.close_session(refused)
         try:
             await self._refresh_devices()
         except Exception:
@@ -529,6 +606,8 @@ class Server:
                 if rounds % 10 == 0:
                     batch = self.sessions.take_last_seen()
                     await asyncio.to_thread(self.sessions.write_last_seen, batch)
+                    used = self.client_gate.take_last_used()
+                    await asyncio.to_thread(self._write_client_use, used)
                 if rounds % 60 == 0:
                     await asyncio.to_thread(self._purge_passkey_ceremonies)
             except Exception:
@@ -556,6 +635,23 @@ class Server:
                     await asyncio.to_thread(self.detection.save, clock.now())
             except Exception:
                 _log.exception("monitor upkeep failed; scores and blocks stay as they were")
+
+    def _read_rosters(self) -> dict[str, ClientRoster]:
+        """Every tenant's machine clients and credentials (blocking; in a thread)."""
+        store = self.platform.store
+        return {
+            tenant_id: load_roster(store.tenant(tenant_id).machine_clients, tenant_id)
+            for tenant_id in self.platform.tenant_ids()
+        }
+
+    def _write_client_use(self, used: dict[str, dict[str, datetime]]) -> None:
+        for tenant_id, last_used in used.items():
+            self.platform.store.tenant(tenant_id).machine_clients.touch_many(last_used)
+
+    def _client_keyring(self, tenant_id: str) -> Keyring | None:
+        """The tenant's keyring once loaded (never blocks: a new tenant's keys arrive with
+        the refresh that creates its minter)."""
+        return self.platform.keyring(tenant_id) if tenant_id in self.minters else None
 
     def _ingest_route(self, head: RequestHead, tenant_id: str) -> Verdict:
         if self.ingest is None:

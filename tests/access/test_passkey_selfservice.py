@@ -219,3 +219,18 @@ def test_a_listed_attestation_policy_admits_only_listed_authenticators(listed: W
     assert _register(browser, good, "packed").status == 200
     registered = listed.audited("passkey.registered")
     assert [e.details["aaguid"] for e in registered] == [LISTED]
+
+
+def test_a_step_up_demand_sends_the_passkeys_page_back_to_verification(world: World) -> None:
+    """While automatic response holds the user for step-up, their own pages ask for the
+    second factor first (a stolen session cannot add its own passkey meanwhile)."""
+    browser, _ = _signed_in_with_passkey(world)
+    assert isinstance(browser.get("/.menshen/passkeys"), Respond)
+    assert browser.get("/.menshen/passkeys").status == 200  # type: ignore[union-attr]
+    alice = world.platform.store.tenant("formosa-pay").users.by_username("alice")
+    assert alice is not None
+    world.clock.advance(60)
+    world.server.live_response.require_step_up("formosa-pay", alice.id, world.clock.now())
+    held = browser.get("/.menshen/passkeys")
+    assert held.status == 302  # type: ignore[union-attr]
+    assert location(held).startswith("/.menshen/mfa?")

@@ -118,9 +118,9 @@ def test_quarantine_lowers_device_trust_and_undo_restores_it(world: World) -> No
 
 
 def test_a_failed_action_is_recorded_and_audited(world: World) -> None:
-    """Suspending a machine client (no registry yet) fails, stored as failed, audited."""
+    """Suspending a machine client that does not exist fails, stored as failed, audited."""
     record = asyncio.run(world.runner.run("t1", _planned(ActionKind.SUSPEND, "client:bank-a")))
     assert record is not None
     assert record.state == "failed"
-    assert "machine clients" in record.details["error"]
+    assert "no machine client" in record.details["error"]
     assert world.kinds() == ["monitor.action.suspend:failure"]

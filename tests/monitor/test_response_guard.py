@@ -50,3 +50,23 @@ def test_a_step_up_demand_sends_older_verifications_to_mfa(
     assert dict(verdict.headers)["location"].startswith("/.menshen/mfa?")
     w.clock.advance(1)
     assert isinstance(w.check("/ledger/books", w.login("u-ann")), Forward)
+
+
+def test_a_step_up_demand_holds_the_users_own_pages_until_they_verify(
+    world: tuple[World, LiveResponse],
+) -> None:
+    """Self-service pages (passkeys, devices, sessions) see a session held for step-up as
+    not cleared, so a stolen session cannot enrol its own passkey or device meanwhile."""
+    w, live = world
+    w.login("u-ann")
+    session = w.sessions.sessions_of("t1", "u-ann")[0]
+    assert w.guard.cleared("t1", session)
+    w.clock.advance(60)
+    live.require_step_up("t1", "u-ann", w.clock.now())
+    assert w.guard.signed_in("t1", session)
+    assert not w.guard.cleared("t1", session)
+    w.clock.advance(1)
+    w.login("u-ann")
+    fresh = [s for s in w.sessions.sessions_of("t1", "u-ann") if s.id != session.id]
+    assert fresh
+    assert w.guard.cleared("t1", fresh[0])

@@ -9,6 +9,7 @@ from menshen.access.audit import Context
 from menshen.access.authenticators import Authenticators
 from menshen.access.device_api import DeviceApi
 from menshen.access.device_pages import DevicePages
+from menshen.access.oauth_token import TOKEN_PATH, TokenEndpoint
 from menshen.access.pages import problem_json
 from menshen.access.passkey_login import PasskeyLoginPages
 from menshen.access.passkey_manage import PasskeyManage
@@ -36,6 +37,7 @@ class OwnEndpoints:
         devices: DevicePages | None = None,
         device_api: DeviceApi | None = None,
         ingest: Callable[[RequestHead, str], Verdict] | None = None,
+        oauth: TokenEndpoint | None = None,
     ) -> None:
         self._tenant_for_host = tenant_for_host
         self._routes: dict[tuple[str, str], Route] = {
@@ -101,6 +103,9 @@ class OwnEndpoints:
                     ("POST", "/.menshen/devices/posture"): device_api.posture,
                 }
             )
+
+        if oauth is not None:  # machine clients: RFC 6749 §4.4 client credentials grant
+            self._routes[("POST", TOKEN_PATH)] = oauth.token
 
         if ingest is not None:  # monitoring: JSON lines from external sources
             self._routes[("POST", INGEST_PATH)] = lambda ctx: ingest(ctx.head, ctx.tenant_id)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import quote
 
+from menshen.access.client_auth import ClientGate, machine_credential
 from menshen.access.directory import Directory, Principal, Route
 from menshen.access.pages import Pages, problem_json, redirect, wants_html
 from menshen.access.passkey_stepup import step_up_need
@@ -132,8 +133,10 @@ class Guard:
         max_audit_backlog: int = 200_000,
         live: LiveAttributes | None = None,
         containment: Containment | None = None,
+        clients: ClientGate | None = None,
     ) -> None:
         self._containment = containment or NoContainment()
+        self._clients = clients
         self._sessions = sessions
         self._audit_backlog = audit_backlog
         self._live = live or NoLiveAttributes()
@@ -198,6 +201,12 @@ class Guard:
         # Performance: one clock read per request, shared by the session lookup, the
         # policy and the audit event (they describe the same instant).
         now = self._clock.now()
+        if self._clients is not None:
+            # A machine client (no session cookie; a bearer token or API key): its own path.
+            credential = machine_credential(head)
+            if credential is not None:
+                policy = directory.policy(route.tenant_id)
+                return self._clients.check(head, route, credential, policy, now)
         session, problem = self.session_for(head, route.tenant_id, now)
         if session is None:
             return self._unauthenticated(head, route, problem, now)
@@ -248,6 +257,16 @@ class Guard:
         if principal is None or principal.disabled:
             return False
         return not _owes_second_factor(session, principal)
+
+    def cleared(self, tenant_id: str, session: SessionRecord) -> bool:
+        """Signed in, and not held for step-up by automatic response: the user's own pages
+        (passkeys, authenticators, devices, sessions) ask for the second factor again before
+        anything changes, as the apps do (a stolen session must not enrol its own passkey or
+        device while monitoring waits for the real user to verify)."""
+        if not self.signed_in(tenant_id, session):
+            return False
+        since = self._containment.step_up_since(tenant_id, session.user_id)
+        return since is None or (session.mfa_at is not None and session.mfa_at >= since)
 
     def session_for(
         self, head: RequestHead, tenant_id: str, now: datetime | None = None

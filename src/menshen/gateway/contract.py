@@ -75,13 +75,15 @@ class Forward:
     """Proxy the request to ``upstream`` with ``add_headers`` appended.
 
     ``strip_cookies`` names cookies the data plane removes from the ``Cookie`` header (the
-    gateway's own session cookie never reaches an upstream). ``session_id`` binds a
+    gateway's own session cookie never reaches an upstream); ``drop_headers`` names request
+    headers (lower case) removed entirely (a machine client's credential). ``session_id`` binds a
     WebSocket tunnel to the session so that revoking the session closes it.
     """
 
     upstream: Upstream
     add_headers: Headers = ()
     strip_cookies: frozenset[str] = frozenset()
+    drop_headers: frozenset[str] = frozenset()
     session_id: str | None = None
     max_body_bytes: int | None = None  # None: the listener's default
 

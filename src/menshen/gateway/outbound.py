@@ -82,8 +82,9 @@ def upstream_request_head(
     target = f"{head.path}?{query}" if query else head.path
     lines = [f"{head.method} {target} HTTP/1.1\r\n"]
     strip = forward.strip_cookies
+    drop = forward.drop_headers
     for name, value in head.headers:
-        if name in added:
+        if name in added or (drop and name in drop):
             continue
         if name == "cookie" and strip:
             stripped = strip_cookies(value, strip)

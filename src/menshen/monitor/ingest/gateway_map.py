@@ -11,7 +11,9 @@ every decision to the monitoring components).
 
 Other kinds (admin changes, blocked attacks, shadow-policy reports) are not behaviour of a
 user and map to None. The user is the acting user id when the event has one, else the
-subject (a failed login names only the username that was typed).
+subject (a failed login names only the username that was typed). An actor ``client:<name>``
+is a machine client (its requests and token requests): it becomes ``client_id``, so
+baselines and findings are per client.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ __all__ = ["GATEWAY_SOURCE", "TRANSFER_KIND", "map_audit", "map_audit_record"]
 
 GATEWAY_SOURCE: Final = "gateway"
 TRANSFER_KIND: Final = "session.transfer"
+CLIENT_PREFIX: Final = "client:"
 
 _MAP: Final[dict[str, tuple[Category, str, EventOutcome]]] = {
     Kind.LOGIN_SUCCESS: (Category.AUTHENTICATION, "login", EventOutcome.SUCCESS),
@@ -70,6 +73,11 @@ def _build(
     if mapped is None:
         return None
     category, action, outcome = mapped
+    who = actor or subject
+    client_id: str | None = None
+    if who is not None and who.startswith(CLIENT_PREFIX):  # a machine client's request
+        client_id = who[len(CLIENT_PREFIX) :]
+        who = None
     is_mfa = True if category is Category.MFA else None
     auth_type = reason if category in (Category.AUTHENTICATION, Category.MFA) else None
     if kind in (Kind.MFA_SUCCESS, Kind.MFA_FAILURE):
@@ -82,7 +90,8 @@ def _build(
         category=category,
         action=action,
         outcome=outcome,
-        user=actor or subject,
+        user=who,
+        client_id=client_id,
         device_id=_text(details, "device_id"),
         session_id=session_id,
         src_ip=ip,

@@ -112,7 +112,7 @@ class ActionRunner:
             done = await self._sessions.revoke(tenant_id, target, by=ACTOR, reason=why)
             return {"sessions": int(done)}
         if kind == "client":
-            raise InvalidInput("machine clients have no registry to suspend them in yet")
+            return await self._suspend_client(tenant_id, target, action, now, why)
         user_id = target
         if action is ActionKind.REQUIRE_STEP_UP:
             self._live.require_step_up(tenant_id, user_id, now)
@@ -135,6 +135,19 @@ class ActionRunner:
         ended = await self._sessions.revoke_device(tenant_id, device_id, by=ACTOR, reason=why)
         return {"previous_trust": device.approved_trust, "sessions": ended}
 
+    async def _suspend_client(
+        self, tenant_id: str, name: str, action: ActionKind, now: datetime, why: str
+    ) -> dict[str, Any]:
+        """Suspend a machine client: every gateway refuses its tokens and API keys from its
+        next snapshot refresh (menshen.access.client_auth)."""
+        if action is not ActionKind.SUSPEND:
+            raise InvalidInput(f"a machine client can be suspended, not {action.value}")
+        clients = self._store.tenant(tenant_id).machine_clients
+        if await asyncio.to_thread(clients.get, name) is None:
+            raise NotFound(f"no machine client {name!r}")
+        done = await asyncio.to_thread(clients.suspend, name, at=now, by=ACTOR, reason=why)
+        return {"suspended": done}  # False: suspended already (undo then leaves it so)
+
     async def undo(self, tenant_id: str, action_id: str, *, by: str) -> ResponseActionRecord:
         """Reverse a done action: unblock, clear the step-up, enable the user, restore the
         device's trust. Ended sessions stay ended (the user signs in again)."""
@@ -153,6 +166,10 @@ class ActionRunner:
             self._live.clear_step_up(tenant_id, target)
         elif action is ActionKind.SUSPEND and record.target.startswith("user:"):
             await asyncio.to_thread(self._identity(tenant_id).enable_user, target)
+        elif action is ActionKind.SUSPEND and record.target.startswith("client:"):
+            if record.details.get("suspended") is True:
+                clients = self._store.tenant(tenant_id).machine_clients
+                await asyncio.to_thread(clients.resume, target)
         elif action is ActionKind.QUARANTINE_DEVICE:
             trust = str(record.details.get("previous_trust", QUARANTINE_TRUST))
             devices = self._store.tenant(tenant_id).devices
