@@ -3,22 +3,17 @@ the monthly time-to-detect / time-to-respond summary (NIST SP 800-61r2 §3.4.2).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from menshen.app import Platform
 from menshen.cli.context import Options, console, opened
 from menshen.cli.monitor_response import operator, write_audit
-from menshen.events.model import AuditEvent, Outcome
-from menshen.monitor.incidents import model as incidents
-from menshen.monitor.incidents.book import IncidentBook
+from menshen.monitor.incidents import changes
 from menshen.monitor.incidents.model import Incident
-from menshen.monitor.incidents.summary import summarise
-from menshen.monitor.response.kinds import INCIDENT_CHANGED
+from menshen.monitor.incidents.summary import first_month, summarise
 
 __all__ = ["incident_app"]
 
@@ -32,13 +27,6 @@ def _options(ctx: typer.Context) -> Options:
     if not isinstance(options, Options):
         raise typer.Exit(2)
     return options
-
-
-def _book(platform: Platform) -> IncidentBook:
-    return IncidentBook(
-        platform.store,
-        lambda tenant_id: platform.settings.options(tenant_id).monitor.incident_window,
-    )
 
 
 def _when(at: datetime | None) -> str:
@@ -64,7 +52,7 @@ def incident_list(
     with opened(_options(ctx)) as platform:
         since = platform.clock.now() - timedelta(days=days)
         table = Table("id", "detected", "severity", "state", "subject", "title", "assignee")
-        for item in _book(platform).list(platform.settings.tenant, since=since):
+        for item in platform.incident_book().list(platform.settings.tenant, since=since):
             table.add_row(
                 item.id,
                 _when(item.detected_at),
@@ -81,7 +69,7 @@ def incident_list(
 def incident_show(ctx: typer.Context, incident_id: str) -> None:
     """One incident: its timeline, response times, findings and notes."""
     with opened(_options(ctx)) as platform:
-        _print(_book(platform).get(platform.settings.tenant, incident_id))
+        _print(platform.incident_book().get(platform.settings.tenant, incident_id))
 
 
 def _print(item: Incident) -> None:
@@ -100,26 +88,16 @@ def _print(item: Incident) -> None:
         console.print(f"  note {_when(note.at)} {note.author}: {note.text}")
 
 
-def _change(
-    ctx: typer.Context,
-    incident_id: str,
-    what: str,
-    edit: Callable[[Incident, datetime, str], Incident],
-) -> None:
+def _change(ctx: typer.Context, incident_id: str, change: changes.IncidentChange) -> None:
     with opened(_options(ctx)) as platform:
         tenant_id = platform.settings.tenant
-        now = platform.clock.now()
-        by = operator()
-        changed = _book(platform).change(tenant_id, incident_id, lambda item: edit(item, now, by))
-        event = AuditEvent(
-            tenant_id=tenant_id,
-            kind=INCIDENT_CHANGED,
-            outcome=Outcome.SUCCESS,
-            at=now,
-            actor=by,
-            subject=changed.subject,
-            reason=what,
-            details={"incident": incident_id, "state": changed.state.value},
+        changed, event = changes.apply_change(
+            platform.incident_book(),
+            tenant_id,
+            incident_id,
+            change,
+            by=operator(),
+            at=platform.clock.now(),
         )
         write_audit(platform, [event])
         _print(changed)
@@ -128,34 +106,25 @@ def _change(
 @incident_app.command("ack")
 def incident_ack(ctx: typer.Context, incident_id: str) -> None:
     """Acknowledge: someone is on it (assigned to you unless assigned already)."""
-    _change(
-        ctx, incident_id, "acknowledged", lambda item, now, by: incidents.acknowledge(item, now, by)
-    )
+    _change(ctx, incident_id, changes.acknowledged())
 
 
 @incident_app.command("assign")
 def incident_assign(ctx: typer.Context, incident_id: str, assignee: str) -> None:
     """Assign the incident to someone."""
-    _change(
-        ctx,
-        incident_id,
-        f"assigned to {assignee}",
-        lambda item, now, by: incidents.assign(item, assignee),
-    )
+    _change(ctx, incident_id, changes.assigned(assignee))
 
 
 @incident_app.command("note")
 def incident_note(ctx: typer.Context, incident_id: str, text: str) -> None:
     """Add a note to the incident's record."""
-    _change(
-        ctx, incident_id, "note added", lambda item, now, by: incidents.note(item, now, by, text)
-    )
+    _change(ctx, incident_id, changes.noted(text))
 
 
 @incident_app.command("close")
 def incident_close(ctx: typer.Context, incident_id: str) -> None:
     """Close the incident."""
-    _change(ctx, incident_id, "closed", lambda item, now, by: incidents.close(item, now))
+    _change(ctx, incident_id, changes.closed())
 
 
 @incident_app.command("summary")
@@ -165,14 +134,11 @@ def incident_summary(
 ) -> None:
     """Per month: incidents, median and p90 time to detect and to respond."""
     with opened(_options(ctx)) as platform:
-        now = platform.clock.now()
-        start = datetime(now.year, now.month, 1, tzinfo=UTC)
-        for _ in range(months - 1):
-            start = (start - timedelta(days=1)).replace(day=1)
+        start = first_month(platform.clock.now(), months)
         table = Table(
             "month", "incidents", "responded", "TTD median", "TTD p90", "TTR median", "TTR p90"
         )
-        for row in summarise(_book(platform).list(platform.settings.tenant, since=start)):
+        for row in summarise(platform.incident_book().list(platform.settings.tenant, since=start)):
             table.add_row(
                 row.month,
                 str(row.incidents),

@@ -18,12 +18,7 @@ from rich.table import Table
 from menshen.app import Platform
 from menshen.cli.context import Options, console, opened
 from menshen.cli.monitor import monitor_app
-from menshen.events.bus import EventBus
 from menshen.events.model import AuditEvent
-from menshen.events.writer import AuditWriter
-from menshen.monitor.response.actions import ActionRunner
-from menshen.monitor.response.live import LiveResponse
-from menshen.sessions.service import SessionService, SessionTimeouts
 
 __all__ = ["operator", "write_audit"]
 
@@ -47,8 +42,7 @@ def operator() -> str:
 
 def write_audit(platform: Platform, events: list[AuditEvent]) -> None:
     """Write ``events`` to the audit log at once (the CLI has no background writer)."""
-    if events:
-        AuditWriter(platform.store, EventBus(), platform.clock).write_now(events)
+    platform.write_audit(events)
 
 
 def _when(at: datetime | None) -> str:
@@ -82,20 +76,7 @@ def undo(ctx: typer.Context, action_id: str) -> None:
     """Reverse an action (ended sessions stay ended: the user signs in again)."""
     with opened(_options(ctx)) as platform:
         events: list[AuditEvent] = []
-        timeouts = platform.settings.sessions
-        runner = ActionRunner(
-            store=platform.store,
-            sessions=SessionService(
-                platform.store,
-                platform.clock,
-                SessionTimeouts(timeouts.idle_timeout, timeouts.absolute_timeout),
-            ),
-            identity=platform.identity,
-            live=LiveResponse(),  # gateways re-read blocks and step-ups from the store
-            publish=events.append,
-            clock=platform.clock,
-            observe_only=lambda tenant_id: False,
-        )
+        runner = platform.undo_runner(events.append)
         try:
             record = asyncio.run(runner.undo(platform.settings.tenant, action_id, by=operator()))
         finally:

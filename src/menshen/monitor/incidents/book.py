@@ -138,6 +138,8 @@ def _finding_json(ref: FindingRef) -> dict[str, Any]:
         "summary": ref.summary,
         "at": ref.at.isoformat(),
         "event_ids": list(ref.event_ids),
+        "subject": ref.subject,
+        "evidence": [[key, value] for key, value in ref.evidence],
     }
 
 
@@ -149,4 +151,6 @@ def _finding_ref(item: dict[str, Any]) -> FindingRef:
         summary=str(item["summary"]),
         at=datetime.fromisoformat(item["at"]),
         event_ids=tuple(str(e) for e in item.get("event_ids", ())),
+        subject=str(item.get("subject", "")),
+        evidence=tuple((str(pair[0]), str(pair[1])) for pair in item.get("evidence", ())),
     )

@@ -31,6 +31,8 @@ __all__ = [
 ]
 
 MAX_FINDINGS = 200  # the first ones are kept; the count goes on
+MAX_EVIDENCE = 20  # items of a finding's evidence kept, as the audit event keeps them
+MAX_EVIDENCE_TEXT = 300
 
 
 class IncidentState(StrEnum):
@@ -56,6 +58,8 @@ class FindingRef:
     summary: str
     at: datetime
     event_ids: tuple[str, ...]
+    subject: str = ""  # "kind:id"; empty in incidents stored before it was kept
+    evidence: tuple[tuple[str, str], ...] = ()  # the detector's figures, as text
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +109,11 @@ def _ref(finding: Finding) -> FindingRef:
         finding.summary,
         finding.at,
         finding.event_ids,
+        str(finding.subject),
+        tuple(
+            (str(key), str(value)[:MAX_EVIDENCE_TEXT])
+            for key, value in list(finding.evidence.items())[:MAX_EVIDENCE]
+        ),
     )
 
 

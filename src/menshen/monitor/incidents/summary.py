@@ -11,11 +11,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from menshen.monitor.incidents.model import Incident
 
-__all__ = ["MonthSummary", "nearest_rank", "summarise"]
+__all__ = ["MonthSummary", "first_month", "nearest_rank", "summarise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,15 @@ class MonthSummary:
     detect_p90: timedelta | None
     respond_median: timedelta | None
     respond_p90: timedelta | None
+
+
+def first_month(now: datetime, months: int) -> datetime:
+    """The start (UTC) of the oldest of the ``months`` calendar months ending with ``now``'s."""
+    if months < 1:
+        raise ValueError("months must be at least 1")
+    year, month = now.astimezone(UTC).year, now.astimezone(UTC).month - (months - 1)
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
 def nearest_rank(values: Sequence[timedelta], percent: float) -> timedelta | None:
