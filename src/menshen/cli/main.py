@@ -13,6 +13,7 @@ from rich.table import Table
 
 from menshen.app import Platform
 from menshen.cli.agent import agent_app
+from menshen.cli.clients import client_app
 from menshen.cli.console_serve import console_app
 from menshen.cli.context import (
     Options,
@@ -27,6 +28,7 @@ from menshen.cli.inventory import inventory_app
 from menshen.cli.monitor import monitor_app
 from menshen.cli.policy import policy_app
 from menshen.cli.policy_rollout import AuthorOpt, MessageOpt, author_of
+from menshen.cli.report import report_app
 from menshen.cli.segment import segment_app
 from menshen.errors import MenshenError, NotFound
 from menshen.events.export import export_jsonl, verify
@@ -53,10 +55,12 @@ app.add_typer(policy_app, name="policy")
 app.add_typer(inventory_app, name="inventory")
 app.add_typer(segment_app, name="segment")
 app.add_typer(device_app, name="device")
+app.add_typer(client_app, name="client")
 app.add_typer(agent_app, name="agent")
 app.add_typer(incident_app, name="incident")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(console_app, name="console")
+app.add_typer(report_app, name="report")
 # policy command modules (each registers its commands on policy_app):
 import menshen.cli.monitor_baselines as _monitor_baselines  # noqa: F401, E402
 import menshen.cli.monitor_response as _monitor_response  # noqa: F401, E402
