@@ -3,7 +3,8 @@
 The console listens on a loopback port and trusts only the gateway's signed assertion, so
 it is useful only once the gateway fronts it: declare an App ``console`` (path prefix
 ``/console``, upstream ``http://127.0.0.1:PORT``) and a Policy for it (administrators with
-MFA) — see docs/console.md. It reads the tenant's stored model on every page.
+MFA) — see docs/console.md. It reads the tenant's stored model, incidents, risk scores and
+response actions on every page; its forms' CSRF key is derived from the master key.
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ import typer
 import uvicorn
 from starlette.applications import Starlette
 
-from menshen.app import Platform
+from menshen.app import Platform, derive_key
 from menshen.assertions import JWKS_PATH
 from menshen.assertions.upstream import JwksCache, UpstreamIdentity
 from menshen.assertions.verify import AssertionVerifier
 from menshen.cli.context import console, fail, opened
 from menshen.cli.modelio import options_of
 from menshen.clock import SystemClock
-from menshen.console import ConsoleAccess, ConsoleConfig, build_console
+from menshen.console import CONSOLE_FORM_KEY, ConsoleAccess, ConsoleConfig, build_console
+from menshen.console.compliance_desk import compliance_desk_for
+from menshen.console.desk import desk_for
 from menshen.segmentation.repository import load_segmentation
 from menshen.segmentation.resolve import Segmentation
 
@@ -45,7 +48,13 @@ def console_for(
         return load_segmentation(tenant)
 
     return build_console(
-        config, identity=UpstreamIdentity(verifier, jwks), load_model=load_model, clock=clock
+        config,
+        identity=UpstreamIdentity(verifier, jwks),
+        load_model=load_model,
+        clock=clock,
+        monitor=desk_for(platform, platform.settings.tenant),
+        form_key=derive_key(platform.master_key, CONSOLE_FORM_KEY),
+        compliance=compliance_desk_for(platform, platform.settings.tenant),
     )
 
 

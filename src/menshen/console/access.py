@@ -38,6 +38,9 @@ class Admitted:
     subject: str
     username: str
     groups: tuple[str, ...]
+    session_id: str = ""
+    """The gateway session behind the assertion (``sid``): what the console's forms'
+    CSRF tokens are bound to; empty if the assertion names none (forms then refuse)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,4 +72,10 @@ def admit(
         age = now.timestamp() - float(mfa_time)
         if age > rules.mfa_max_age.total_seconds():
             return Refused(403, f"second factor is {int(age)} s old (limit {rules.mfa_max_age})")
-    return Admitted(str(subject), str(username or subject), tuple(sorted(groups)))
+    session = claims.get("sid")
+    return Admitted(
+        str(subject),
+        str(username or subject),
+        tuple(sorted(groups)),
+        session if isinstance(session, str) else "",
+    )

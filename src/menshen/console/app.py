@@ -9,7 +9,9 @@ someone who does not qualify a 403; the precise reason goes to the log only.
 
 Pages: ``/`` (what is here), ``/segmentation`` (the picture, a form choosing an asset for
 the blast-radius overlay, tables of zones, assets and allowed flows) and
-``/segmentation.svg`` (the same picture as a file). All GET, no state changes, no script.
+``/segmentation.svg`` (the same picture as a file). With a ``MonitorDesk``, also
+``/incidents``, ``/incidents/{id}``, ``/risks`` and ``/responses`` (``incidents``, ``risks``),
+whose forms POST under CSRF checks (``forms``). No script.
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from starlette.routing import Route
 from menshen.assertions.upstream import UpstreamIdentity
 from menshen.clock import Clock
 from menshen.console.access import Admitted, ConsoleAccess, Refused, admit
+from menshen.console.compliance import CompliancePages
+from menshen.console.compliance_desk import ComplianceDesk
+from menshen.console.desk import MonitorDesk
+from menshen.console.forms import FormGuard
+from menshen.console.incidents import IncidentPages
 from menshen.console.pages import (
     SVG_HEADERS,
     Page,
@@ -37,6 +44,7 @@ from menshen.console.pages import (
     rule_rows,
     zone_rows,
 )
+from menshen.console.risks import RiskPages
 from menshen.errors import MenshenError, NotFound
 from menshen.segmentation.blast import blast_radius
 from menshen.segmentation.picture import PictureOptions, draw
@@ -47,6 +55,8 @@ _log = logging.getLogger("menshen.console")
 ModelSource = Callable[[], Segmentation]
 """Reads the tenant's model (blocking: it is run in a worker thread)."""
 Handler = Callable[[Request, Admitted], Awaitable[Response]]
+CONSOLE_FORM_KEY = "menshen/console-forms/v1"
+"""HKDF ``info`` deriving the console's form (CSRF) key from the master key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +77,17 @@ def build_console(
     identity: UpstreamIdentity,
     load_model: ModelSource,
     clock: Clock,
+    monitor: MonitorDesk | None = None,
+    form_key: bytes = b"",
+    compliance: ComplianceDesk | None = None,
 ) -> Starlette:
-    """The console app; ``identity`` verifies assertions for the console's audience."""
-    pages = Pages(config.prefix)
+    """The console app; ``identity`` verifies assertions for the console's audience.
+
+    ``monitor`` adds the incident, risk and response pages for its tenant; ``form_key`` (32
+    random bytes or more) then keys their forms' CSRF tokens. ``compliance`` adds the
+    compliance pages (``compliance``), whose forms use the same key.
+    """
+    pages = Pages(config.prefix, monitoring=monitor is not None, compliance=compliance is not None)
 
     def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -137,11 +155,28 @@ def build_console(
         return RedirectResponse(f"{config.prefix}/", status_code=302)
 
     prefix = config.prefix
-    return Starlette(
-        routes=[
-            Route(prefix, guarded(home)),
-            Route(f"{prefix}/", guarded(index)),
-            Route(f"{prefix}/segmentation", guarded(segmentation)),
-            Route(f"{prefix}/segmentation.svg", guarded(picture)),
+    routes = [
+        Route(prefix, guarded(home)),
+        Route(f"{prefix}/", guarded(index)),
+        Route(f"{prefix}/segmentation", guarded(segmentation)),
+        Route(f"{prefix}/segmentation.svg", guarded(picture)),
+    ]
+    if monitor is not None:
+        forms = FormGuard(form_key)
+        incidents = IncidentPages(pages, monitor, forms, clock)
+        risks = RiskPages(pages, monitor, forms, clock)
+        routes += [
+            Route(f"{prefix}/incidents", guarded(incidents.listing)),
+            Route(f"{prefix}/incidents/{{incident_id}}", guarded(incidents.show)),
+            Route(
+                f"{prefix}/incidents/{{incident_id}}/{{verb}}",
+                guarded(incidents.change),
+                methods=["POST"],
+            ),
+            Route(f"{prefix}/risks", guarded(risks.risks)),
+            Route(f"{prefix}/responses", guarded(risks.responses)),
+            Route(f"{prefix}/responses/{{action_id}}/undo", guarded(risks.undo), methods=["POST"]),
         ]
-    )
+    if compliance is not None:  # /compliance pages (compliance.py)
+        routes += CompliancePages(pages, compliance, FormGuard(form_key), clock).routes(guarded)
+    return Starlette(routes=routes)

@@ -34,6 +34,10 @@ CSS = (
     ".notice{background:#fef3c7;border:1px solid #d97706;padding:.6rem;border-radius:6px}"
     ".picture{overflow:auto;max-height:80vh;border:1px solid #e2e8f0}"
     "code{font-size:.85rem}form{display:flex;gap:.6rem;align-items:center;flex-wrap:wrap}"
+    ".sev-critical,.sev-high{color:#b91c1c;font-weight:bold}.sev-medium{color:#b45309}"
+    ".state-closed{color:#4b5563}.muted{color:#64748b}dl{display:grid;"
+    "grid-template-columns:max-content 1fr;gap:.2rem 1rem}dd{margin:0}"
+    ".forms form{margin:.4rem 0}textarea{width:40rem;max-width:100%}"
 )
 _CSS_HASH = base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode()
 HEADERS = {
@@ -63,21 +67,33 @@ class Page:
 class Pages:
     """Renders the console's templates with the shared layout context."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, monitoring: bool = False, compliance: bool = False) -> None:
         self._env = Environment(
             loader=PackageLoader("menshen.console", "templates"),
             autoescape=select_autoescape(["html"]),
             auto_reload=False,
         )
         self.prefix = prefix
+        self.monitoring = monitoring
+        self.compliance = compliance
 
     def render(self, page: Page, **context: Any) -> Response:
         body = self._env.get_template(page.template).render(
             css=Markup(CSS),  # noqa: S704 - a constant, allowed by its hash in the CSP
             prefix=self.prefix,
+            monitoring=self.monitoring,
+            compliance=self.compliance,
             **context,
         )
         return HTMLResponse(body, status_code=page.status, headers=HEADERS)
+
+    def problem(
+        self, status: int, message: str, *, user: object = None, back: str = "", label: str = ""
+    ) -> Response:
+        """The problem page: ``message`` and a link ``back`` (default: segmentation)."""
+        return self.render(
+            Page("problem.html", status), user=user, message=message, back=back, label=label
+        )
 
 
 def zone_rows(seg: Segmentation) -> list[dict[str, Any]]:

@@ -18,12 +18,14 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from menshen.app import Platform, Server
+from menshen.app import Platform, Server, derive_key
 from menshen.assertions import JWKS_PATH
 from menshen.assertions.upstream import JwksCache, UpstreamIdentity
 from menshen.assertions.verify import AssertionVerifier
 from menshen.clock import Clock, SystemClock
-from menshen.console import ConsoleConfig, build_console
+from menshen.console import CONSOLE_FORM_KEY, ConsoleConfig, build_console
+from menshen.console.compliance_desk import compliance_desk_for
+from menshen.console.desk import desk_for
 from menshen.demo.firm import (
     FIRM_NAME,
     TENANT,
@@ -141,18 +143,18 @@ class DemoStack:
             state_refresh_seconds=self._refresh,
             identity_providers=self._identity_providers,
         )
+        platform = await asyncio.to_thread(Platform.open, settings, self.clock)
+        self.platform = platform
         for sample, port in zip((SETTLEMENT, WIKI), self._app_ports, strict=True):
             jwks = JwksCache("")
             app = build_app(sample, jwks=jwks, issuer=settings.issuer, clock=self.clock)
             self._samples.append(self._app_server(sample.name, app, port, jwks))
-        console = self._console_server(settings.issuer)
+        console = self._console_server(platform)
         self._samples.append(console)
         for item in self._samples:
             item.task = asyncio.get_running_loop().create_task(
                 item.server.serve(sockets=[item.sock]), name=f"sample-{item.name}"
             )
-        platform = await asyncio.to_thread(Platform.open, settings, self.clock)
-        self.platform = platform
         known = read_credentials(self.credentials_path)
         self.people = await asyncio.to_thread(
             seed,
@@ -169,17 +171,23 @@ class DemoStack:
             item.jwks.url = f"{self.http_url}{JWKS_PATH}"
         write_credentials(self.credentials_path, self.people, self.http_url)
 
-    def _console_server(self, issuer: str) -> _SampleServer:
+    def _console_server(self, platform: Platform) -> _SampleServer:
         """The console, verifying assertions for its own audience like any upstream."""
         jwks = JwksCache("")
         verifier = AssertionVerifier(
-            jwks.current, issuer=issuer, audience=CONSOLE_AUDIENCE, clock=self.clock
+            jwks.current,
+            issuer=platform.settings.issuer,
+            audience=CONSOLE_AUDIENCE,
+            clock=self.clock,
         )
         app = build_console(
             ConsoleConfig(),
             identity=UpstreamIdentity(verifier, jwks),
             load_model=self._stored_model,
             clock=self.clock,
+            monitor=desk_for(platform, TENANT),
+            form_key=derive_key(platform.master_key, CONSOLE_FORM_KEY),
+            compliance=compliance_desk_for(platform, TENANT),
         )
         return self._app_server(CONSOLE_AUDIENCE, app, self._console_port, jwks)
 
