@@ -2,9 +2,11 @@
 
 One key is active (it signs); rotated keys are retired: they sign nothing more but stay
 published in the JWKS (RFC 7517 §5) until every token they signed has expired, so upstreams
-never see a valid assertion they cannot verify. The private half is stored as PKCS #8 sealed
-with the ``SecretBox`` and bound to its tenant and ``kid``; the ``kid`` is the RFC 7638
-thumbprint of the public key.
+never see a valid assertion they cannot verify. Pruning removes them; one that signed a
+compliance report keeps its public half in the store for ``menshen report verify`` (see
+``menshen.store.keys``) and is no longer published here. The private half is stored as
+PKCS #8 sealed with the ``SecretBox`` and bound to its tenant and ``kid``; the ``kid`` is the
+RFC 7638 thumbprint of the public key.
 
 Keys are held in memory: signing and serving the JWKS touch no store. ``reload()`` refreshes
 them (other replicas call it after a rotation, within ``skew``).
@@ -26,6 +28,7 @@ from menshen.crypto import SecretBox
 from menshen.errors import ConfigError, InvalidInput
 from menshen.jwk import public_jwk
 from menshen.store.api import KeyRepository
+from menshen.store.keys import is_public_only
 from menshen.store.records import SigningKeyRecord
 
 _PUBLIC_MEMBERS = ("kty", "crv", "x", "y", "kid", "use", "alg")
@@ -85,7 +88,8 @@ class Keyring:
 
     def reload(self) -> None:
         """Read the keys from the store and open the active one."""
-        records = tuple(self._store.keys.list())
+        # a key kept only to verify old compliance reports is no assertion key any more
+        records = tuple(r for r in self._store.keys.list() if not is_public_only(r))
         active_record: SigningKeyRecord | None = None
         for record in records:
             if record.retired_at is None:

@@ -13,6 +13,11 @@ the tenant's published key set (RFC 7517 JWKS) can check it.
 
 Every failure to verify is one ``InvalidInput`` with a plain reason; nothing is trusted from
 the file itself (the key comes from the tenant's key set, never from the document).
+
+Reports outlive key rotation: ``report_key_set`` builds the set from every key the tenant's
+store holds — the active key, retired keys not yet pruned, and retired keys kept (public half
+only) because a recorded report names them (``menshen.store.keys``). A report whose key id
+the store never recorded fails.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +35,7 @@ from menshen.assertions.keyring import SigningKey
 from menshen.compliance.model import JsonValue
 from menshen.compliance.report.canonical import FORMAT, canonical_bytes, content_hash
 from menshen.errors import InvalidInput
+from menshen.store.records import SigningKeyRecord
 
 __all__ = [
     "DETACHED",
@@ -37,12 +43,16 @@ __all__ = [
     "Verified",
     "detached_envelope",
     "envelope",
+    "report_key_set",
     "sign_hash",
     "verify_bytes",
 ]
 
 DETACHED = "menshen-compliance-report-signature/v1"
 _ALG = "ES256"
+_PUBLIC_MEMBERS = ("kty", "crv", "x", "y", "kid", "use", "alg")
+_RETIRED = "retired_at"
+"""Not a JWK member: set by ``report_key_set`` on a retired key, read back into ``Verified``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,22 @@ class Verified:
     content_sha256: str
     key_id: str
     file_sha256: str | None = None
+    key_retired_at: str | None = None
+    """When the signing key was retired (ISO 8601); None while it is the active key."""
+
+
+def report_key_set(keys: Iterable[SigningKeyRecord]) -> dict[str, Any]:
+    """The key set reports are checked against: the public half of every stored key, a
+    retired one marked with when it was retired."""
+    entries: list[dict[str, Any]] = []
+    for key in keys:
+        entry = {name: key.public_jwk[name] for name in _PUBLIC_MEMBERS if name in key.public_jwk}
+        if entry.get("kid") != key.kid:
+            continue  # a row whose JWK names another key proves nothing
+        if key.retired_at is not None:
+            entry[_RETIRED] = key.retired_at.isoformat()
+        entries.append(entry)
+    return {"keys": entries}
 
 
 def sign_hash(
@@ -127,6 +153,7 @@ def verify_bytes(
         content_sha256=str(claims.get("content_sha256")),
         key_id=str(sig.get("key_id")),
         file_sha256=file_sha256,
+        key_retired_at=_retired_at(jwks, sig.get("key_id")),
     )
 
 
@@ -144,7 +171,10 @@ def _verify_envelope(doc: Mapping[str, Any], jwks: Mapping[str, Any]) -> Verifie
     if content.get("tenant") != claims.get("tenant"):
         raise InvalidInput("the report names another tenant than its signature")
     return Verified(
-        tenant_id=str(claims["tenant"]), content_sha256=actual, key_id=str(doc["key_id"])
+        tenant_id=str(claims["tenant"]),
+        content_sha256=actual,
+        key_id=str(doc["key_id"]),
+        key_retired_at=_retired_at(jwks, doc["key_id"]),
     )
 
 
@@ -157,11 +187,12 @@ def _check_jws(token: object, key_id: object, jwks: Mapping[str, Any]) -> dict[s
         raise InvalidInput("the signature is malformed") from None
     if header.get("alg") != _ALG or header.get("kid") != key_id:
         raise InvalidInput("the signature's algorithm or key id is not the one the report names")
-    jwk = next((k for k in jwks.get("keys", ()) if k.get("kid") == key_id), None)
+    jwk = _find(jwks, key_id)
     if jwk is None:
         raise InvalidInput(f"key {key_id} is not in the tenant's published key set")
     try:
-        public = jwt.PyJWK(dict(jwk), algorithm=_ALG).key
+        members = {name: jwk[name] for name in _PUBLIC_MEMBERS if name in jwk}
+        public = jwt.PyJWK(members, algorithm=_ALG).key
         payload = jwt.api_jws.decode(token, public, algorithms=[_ALG])
         claims = json.loads(payload)
     except (jwt.InvalidTokenError, jwt.PyJWKError, ValueError):
@@ -169,6 +200,17 @@ def _check_jws(token: object, key_id: object, jwks: Mapping[str, Any]) -> dict[s
     if not isinstance(claims, dict) or claims.get("typ") != FORMAT:
         raise InvalidInput("the signature is not over a menshen report")
     return claims
+
+
+def _find(jwks: Mapping[str, Any], key_id: object) -> Mapping[str, Any] | None:
+    keys = jwks.get("keys", ())
+    return next((k for k in keys if isinstance(k, Mapping) and k.get("kid") == key_id), None)
+
+
+def _retired_at(jwks: Mapping[str, Any], key_id: object) -> str | None:
+    jwk = _find(jwks, key_id)
+    retired = None if jwk is None else jwk.get(_RETIRED)
+    return retired if isinstance(retired, str) else None
 
 
 def _load(data: bytes, what: str) -> dict[str, Any]:
