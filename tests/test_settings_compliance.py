@@ -50,3 +50,15 @@ def test_bad_compliance_options_stop_start_up(tmp_path: Path, line: str) -> None
             _write(tmp_path, f"tenant: pay\ntenants:\n  pay:\n    compliance:\n      {line}\n"),
             environ={},
         )
+
+
+def test_catalog_dirs_resolve_relative_to_the_settings_file(tmp_path: Path) -> None:
+    """A relative catalog directory is taken beside menshen.yaml; an absolute one as given."""
+    text = (
+        "tenant: pay\ntenants:\n  pay:\n    compliance:\n"
+        f"      catalog_dirs: [our-catalogs, {tmp_path / 'shared'}]\n"
+    )
+    settings = load_settings(_write(tmp_path, text), environ={})
+    found = settings.options("pay").compliance.catalog_dirs
+    assert found == (tmp_path / "our-catalogs", tmp_path / "shared")
+    assert settings.options("other").compliance.catalog_dirs == ()

@@ -373,7 +373,7 @@ def _tenant_options(
         ),
         monitor=_monitor_options(item.monitor, resolve),
         time_zone=item.time_zone,
-        compliance=compliance_options(item.compliance),
+        compliance=compliance_options(item.compliance, resolve),
     )
 
 

@@ -5,8 +5,10 @@ measured against (docs/compliance.md). Parsed with the rest of ``menshen.yaml`` 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -18,7 +20,9 @@ class ComplianceOptions:
     """The firm's profile (``card_data``: PCI DSS applies; ``e_payment``: the e-payment
     information-system standards apply; ``critical_infrastructure``: the Cyber Security
     Management Act binds it), the groups that mean administrators, contractors/vendors and
-    users of other institutions, the limits evidence is judged by, and the ROI inputs."""
+    users of other institutions, the limits evidence is judged by, the ROI inputs, and
+    ``catalog_dirs``: directories of the firm's own catalog and mapping files, loaded with
+    the packaged catalogs (``load_catalog(extra=...)``)."""
 
     scope: str = ""
     card_data: bool = False
@@ -35,6 +39,7 @@ class ComplianceOptions:
     staff: int = 0
     annual_revenue: int = 0
     currency: str = "TWD"
+    catalog_dirs: tuple[Path, ...] = ()
 
 
 class ComplianceModel(BaseModel):
@@ -54,9 +59,14 @@ class ComplianceModel(BaseModel):
     staff: int = Field(default=0, ge=0)
     annual_revenue: int = Field(default=0, ge=0)
     currency: str = Field(default="TWD", pattern=r"^[A-Z]{3}$")
+    catalog_dirs: list[Path] = Field(default_factory=list, max_length=16)
 
 
-def compliance_options(item: ComplianceModel) -> ComplianceOptions:
+def compliance_options(
+    item: ComplianceModel, resolve: Callable[[Path], Path] = lambda p: p
+) -> ComplianceOptions:
+    """The options of one tenant; ``resolve`` makes relative ``catalog_dirs`` relative to
+    the settings file, like every other path in it."""
     return ComplianceOptions(
         scope=item.scope,
         card_data=item.card_data,
@@ -73,4 +83,5 @@ def compliance_options(item: ComplianceModel) -> ComplianceOptions:
         staff=item.staff,
         annual_revenue=item.annual_revenue,
         currency=item.currency,
+        catalog_dirs=tuple(resolve(path) for path in item.catalog_dirs),
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from menshen.compliance.checks import CHECKS
 from menshen.compliance.model import Outcome
 from menshen.compliance.service import COLLECTED, ComplianceService
 from menshen.manifest.apply import apply_manifests
@@ -221,5 +222,18 @@ def test_collecting_is_audited_and_the_log_then_verifies(
     rows = [r for r in store.tenant("t1").audit.iterate() if r.kind == COLLECTED]
     assert len(rows) == 2
     assert rows[0].actor == "admin"
-    assert rows[0].details["checks"] == 34
+    assert rows[0].details["checks"] == len(CHECKS)
     assert evidence["visibility.audit_chain_verified"].outcome is Outcome.PASS
+
+
+def test_collecting_from_the_command_line_is_not_an_admin_action(
+    store: SqlStore, clock: FixedClock, service: ComplianceService
+) -> None:
+    """Measuring changes nothing: a CLI collect never feeds the admin-actions check."""
+    store.add_tenant(TenantRecord(id="t1", name="Empty", created_at=START))
+    first = service.collect("t1", by="cli:root")
+    clock.advance(60)
+    second = service.collect("t1", by="cli:root")
+    check = "identity.admin_actions_with_mfa"
+    assert second[check].outcome is first[check].outcome
+    assert second[check].outcome is not Outcome.PASS

@@ -100,7 +100,9 @@ class BookStub:
         for item in items:
             book.setdefault(item.check_id, []).insert(0, item)
 
-    def collect(self, tenant_id: str, *, by: str = "system") -> Mapping[str, Evidence]:
+    def collect(
+        self, tenant_id: str, *, by: str = "system", days: int = 30
+    ) -> Mapping[str, Evidence]:
         self.collected.append((tenant_id, by))
         self.put(tenant_id, *self.next.get(tenant_id, {}).values())
         return self.latest_evidence(tenant_id)

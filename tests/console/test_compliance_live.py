@@ -128,7 +128,7 @@ def test_page_figures_move_when_the_firm_drops_mfa(
     measured = evidence.split('data-check="identity.mfa_required_restricted_apps"', 1)[1]
     assert '<dd data-outcome="fail">' in measured
     assert '<span class="value">0%</span>' in measured  # the measured figure and its data
-    assert "<tr><td>settlement</td></tr>" in evidence
+    assert "<tr><th>apps</th><td>settlement</td></tr>" in evidence
     assert "require MFA on settlement" in evidence
     history = control.split('id="history"', 1)[1]
     for at in ("03:00", "03:30", "04:00"):

@@ -14,6 +14,7 @@ from rich.table import Table
 from menshen.app import Platform
 from menshen.cli.agent import agent_app
 from menshen.cli.clients import client_app
+from menshen.cli.compliance import compliance_app
 from menshen.cli.console_serve import console_app
 from menshen.cli.context import (
     Options,
@@ -36,6 +37,7 @@ from menshen.manifest.apply import apply_manifests
 from menshen.manifest.export import export_manifests
 from menshen.manifest.parse import parse_manifests
 from menshen.manifest.versions import apply_and_record
+from menshen.store.keys import is_public_only
 from menshen.store.records import UserRecord
 
 app = typer.Typer(
@@ -61,7 +63,9 @@ app.add_typer(incident_app, name="incident")
 app.add_typer(monitor_app, name="monitor")
 app.add_typer(console_app, name="console")
 app.add_typer(report_app, name="report")
+app.add_typer(compliance_app, name="compliance")
 # policy command modules (each registers its commands on policy_app):
+import menshen.cli.compliance_declare as _compliance_declare  # noqa: F401, E402
 import menshen.cli.monitor_baselines as _monitor_baselines  # noqa: F401, E402
 import menshen.cli.monitor_response as _monitor_response  # noqa: F401, E402
 import menshen.cli.monitor_sources as _monitor_sources  # noqa: F401, E402
@@ -264,23 +268,35 @@ def session_revoke(
 # -- keys -----------------------------------------------------------------------------------
 @keys_app.command("rotate")
 def keys_rotate(ctx: typer.Context) -> None:
-    """Start signing with a new key; the old one stays published until its tokens expire."""
+    """Start signing with a new key; the old one stays published until its tokens expire.
+
+    A pruned key that signed compliance reports keeps its public half so they still verify.
+    """
     with opened(_options(ctx)) as platform:
         keyring = platform.keyring(platform.settings.tenant)
         new = keyring.rotate()
         pruned = keyring.prune()
-        audit_admin_change(platform, "keys.rotate", new.kid, pruned=str(pruned))
-        console.print(f"new signing key [bold]{new.kid}[/]; pruned {pruned} expired key(s)")
+        kept = [
+            key.kid
+            for key in platform.store.tenant(platform.settings.tenant).keys.list()
+            if key.kid in pruned and is_public_only(key)
+        ]
+        audit_admin_change(platform, "keys.rotate", new.kid, pruned=str(pruned), kept=str(kept))
+        console.print(
+            f"new signing key [bold]{new.kid}[/]; pruned {len(pruned)} expired key(s), of which"
+            f" {len(kept)} kept (public half only) to verify signed reports"
+        )
 
 
 @keys_app.command("list")
 def keys_list(ctx: typer.Context) -> None:
     """List signing keys."""
     with opened(_options(ctx)) as platform:
-        table = Table("kid", "created", "retired")
+        table = Table("kid", "created", "retired", "kept for reports")
         for key in platform.store.tenant(platform.settings.tenant).keys.list():
             retired = "-" if key.retired_at is None else f"{key.retired_at:%Y-%m-%d %H:%M}"
-            table.add_row(key.kid, f"{key.created_at:%Y-%m-%d %H:%M}", retired)
+            kept = "yes (public only)" if is_public_only(key) else "-"
+            table.add_row(key.kid, f"{key.created_at:%Y-%m-%d %H:%M}", retired, kept)
         console.print(table)
 
 

@@ -18,15 +18,12 @@ from typing import Annotated
 
 import typer
 
-from menshen.app import Platform
 from menshen.cli.context import Options, console, fail, opened
-from menshen.compliance.catalog import load_catalog
-from menshen.compliance.model import Catalog
 from menshen.compliance.report.service import Format, ReportService, parse_lang
-from menshen.compliance.report.sign import verify_bytes
-from menshen.compliance.roi import RoiInputs
+from menshen.compliance.report.sign import report_key_set, verify_bytes
+from menshen.compliance.roi import roi_inputs
 from menshen.compliance.service import ComplianceService
-from menshen.errors import InvalidInput, MenshenError
+from menshen.errors import InvalidInput
 
 __all__ = ["report_app"]
 
@@ -75,22 +72,20 @@ def report(
     if out is None:
         raise fail("give the file to write with --out FILE")
     _check_out(out)
-    catalog = _catalog()
-    if framework is None:
-        raise fail(f"give --framework (known: {', '.join(sorted(catalog.frameworks))})")
-    try:
-        catalog.framework(framework)
-    except InvalidInput as exc:
-        raise fail(str(exc)) from None
     with opened(_options(ctx, tenant)) as platform:
         tenant_id = platform.settings.tenant
+        compliance = ComplianceService(platform.store, platform.settings, platform.clock)
+        catalog = compliance.catalog(tenant_id)  # packaged + the firm's catalog_dirs
+        if framework is None:
+            raise fail(f"give --framework (known: {', '.join(sorted(catalog.frameworks))})")
+        catalog.framework(framework)  # InvalidInput names the known ones
         service = ReportService(
             catalog,
-            ComplianceService(platform.store, platform.settings, platform.clock),
+            compliance,
             platform.store.tenant(tenant_id),
             lambda: platform.keyring(tenant_id).active_signing_key(),
             platform.clock,
-            roi_inputs=_roi_inputs(platform, tenant_id),
+            roi_inputs=roi_inputs(platform.settings.options(tenant_id).compliance),
         )
         made = service.produce(framework, language, kind, period_days=period_days)
         _write(out, made.body)
@@ -112,7 +107,7 @@ def verify(
     file: Annotated[Path, typer.Argument(help="A report written by `menshen report`.")],
     tenant: TenantOpt = None,
 ) -> None:
-    """Check a report's signature with the tenant's published keys (exit 1 if it fails)."""
+    """Check a report's signature with the tenant's keys, retired ones too (exit 1 if not)."""
     data = _read(file)
     sig_path = _sig_path(file)
     detached = _read(sig_path) if sig_path.exists() else None
@@ -120,7 +115,8 @@ def verify(
         raise fail(f"{file} is not a JSON report and has no signature {sig_path.name} beside it")
     with opened(_options(ctx, tenant)) as platform:
         tenant_id = platform.settings.tenant
-        jwks = platform.keyring(tenant_id).jwks()
+        # every key the store holds, including retired ones kept for their signed reports
+        jwks = report_key_set(platform.store.tenant(tenant_id).keys.list())
         try:
             verified = verify_bytes(data, jwks, detached=detached)
             if verified.tenant_id != tenant_id:
@@ -132,6 +128,11 @@ def verify(
         f"[green]report verified[/]: tenant {verified.tenant_id}, content sha256"
         f" {verified.content_sha256}, key {verified.key_id}"
     )
+    if verified.key_retired_at is not None:
+        console.print(
+            f"the key was retired at {verified.key_retired_at}; it is kept (public half only)"
+            " so the reports it signed stay verifiable"
+        )
 
 
 def _format(value: str) -> Format:
@@ -140,25 +141,6 @@ def _format(value: str) -> Format:
     except ValueError:
         known = ", ".join(f.value for f in Format)
         raise InvalidInput(f"unknown format {value!r} (known: {known})") from None
-
-
-def _catalog() -> Catalog:
-    try:
-        return load_catalog()
-    except MenshenError as exc:
-        raise fail(str(exc)) from None
-
-
-def _roi_inputs(platform: Platform, tenant_id: str) -> RoiInputs | None:
-    options = platform.settings.options(tenant_id).compliance
-    if not (options.records_held or options.staff or options.annual_revenue):
-        return None
-    return RoiInputs(
-        records_held=options.records_held,
-        staff=options.staff,
-        annual_revenue=float(options.annual_revenue),
-        currency=options.currency,
-    )
 
 
 def _sig_path(path: Path) -> Path:

@@ -80,6 +80,14 @@ _ALL = (
         "登入失敗達上限即鎖定帳號（最多 5 次、至少 15 分鐘）",
     ),
     _spec(
+        "identity.lockout_duration_pci",
+        "bool",
+        3,
+        1,
+        "Failed sign-ins lock the account for at least 30 minutes within 10 attempts",
+        "10 次登入失敗內即鎖定帳號至少 30 分鐘",
+    ),
+    _spec(
         "identity.password_policy",
         "bool",
         3,

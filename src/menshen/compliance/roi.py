@@ -27,8 +27,17 @@ from datetime import date
 
 from menshen.compliance.model import Bilingual
 from menshen.errors import InvalidInput
+from menshen.settings_compliance import ComplianceOptions
 
-__all__ = ["PUBLISHED", "PublishedFigures", "Range", "RoiEstimate", "RoiInputs", "estimate"]
+__all__ = [
+    "PUBLISHED",
+    "PublishedFigures",
+    "Range",
+    "RoiEstimate",
+    "RoiInputs",
+    "estimate",
+    "roi_inputs",
+]
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -96,6 +105,19 @@ class RoiEstimate:
     reduction: Range | None = None
     likelihood: float | None = None
     revenue_share_high: float | None = None  # expected_without.high / annual revenue
+
+
+def roi_inputs(options: ComplianceOptions) -> RoiInputs | None:
+    """The firm's inputs from ``tenants.<id>.compliance``, or None when it gave none (the
+    report then has no ROI section). The CLI, the console and the report service use this."""
+    if not (options.records_held or options.staff or options.annual_revenue):
+        return None
+    return RoiInputs(
+        records_held=options.records_held,
+        staff=options.staff,
+        annual_revenue=float(options.annual_revenue),
+        currency=options.currency,
+    )
 
 
 def estimate(inputs: RoiInputs, figures: PublishedFigures = PUBLISHED) -> RoiEstimate:

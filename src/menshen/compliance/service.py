@@ -16,9 +16,17 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from menshen.clock import Clock
+from menshen.compliance.catalog import load_catalog
 from menshen.compliance.collect import collect_all
 from menshen.compliance.live import LiveSources
-from menshen.compliance.model import Bilingual, Declaration, Evidence, FirmProfile, Outcome
+from menshen.compliance.model import (
+    Bilingual,
+    Catalog,
+    Declaration,
+    Evidence,
+    FirmProfile,
+    Outcome,
+)
 from menshen.compliance.sources import CollectContext, EvidenceSources
 from menshen.errors import InvalidInput
 from menshen.events.bus import EventBus
@@ -29,13 +37,21 @@ from menshen.settings import Settings
 from menshen.store.api import Store, TenantStore
 from menshen.store.compliance import DeclarationRecord, EvidenceRecord
 
-__all__ = ["COLLECTED", "DECLARED", "WITHDRAWN", "ComplianceService"]
+__all__ = [
+    "COLLECTED",
+    "DECLARED",
+    "MAX_PERIOD_DAYS",
+    "PERIOD_DAYS",
+    "WITHDRAWN",
+    "ComplianceService",
+]
 
 COLLECTED = "compliance.evidence_collected"
 DECLARED = "compliance.declared"
 WITHDRAWN = "compliance.declaration_withdrawn"
 DECLARABLE = frozenset({Outcome.PASS, Outcome.PARTIAL, Outcome.FAIL, Outcome.NOT_APPLICABLE})
 PERIOD_DAYS = 30
+MAX_PERIOD_DAYS = 3660
 
 Record = Callable[[AuditEvent], None]
 
@@ -64,8 +80,8 @@ class ComplianceService:
     # -- evidence ------------------------------------------------------------------------
     def context(self, tenant_id: str, *, days: int = PERIOD_DAYS) -> CollectContext:
         """The measurement's time, period (the last ``days`` days) and the firm's limits."""
-        if days < 1:
-            raise InvalidInput("the period must be at least one day")
+        if not 1 <= days <= MAX_PERIOD_DAYS:
+            raise InvalidInput(f"the period must be 1 to {MAX_PERIOD_DAYS} days, not {days}")
         options = self._settings.options(tenant_id).compliance
         return CollectContext.last_days(tenant_id, self._clock.now(), options, days)
 
@@ -76,19 +92,21 @@ class ComplianceService:
         observed: Sequence[ObservedFlow] | None = None,
         sources: EvidenceSources | None = None,
         by: str = "system",
+        days: int = PERIOD_DAYS,
     ) -> dict[str, Evidence]:
-        """Measure every check now, store the results as history, and audit it.
-        InvalidInput for an unknown tenant."""
+        """Measure every check now over the last ``days`` days (admin actions, sessions,
+        incidents), store the results as history, and audit it. InvalidInput for an unknown
+        tenant or a period under a day; nothing is stored then."""
         self._name(tenant_id)
         tenant = self._tenant(tenant_id)
-        ctx = self.context(tenant_id)
+        ctx = self.context(tenant_id, days=days)
         live = sources or LiveSources(tenant, self._settings, observed=observed)
         evidence = collect_all(live, ctx)
         tenant.compliance_evidence.append(
             [_to_record(tenant_id, self._new_id(), item) for item in evidence.values()]
         )
         counts = Counter(item.outcome.value for item in evidence.values())
-        details: dict[str, object] = {"checks": len(evidence)}
+        details: dict[str, object] = {"checks": len(evidence), "period_days": days}
         details.update({outcome.value: counts[outcome.value] for outcome in Outcome})
         self._audit(tenant_id, COLLECTED, by, None, details)
         return evidence
@@ -164,6 +182,11 @@ class ComplianceService:
         return row.attachment_name, row.attachment
 
     # -- the firm ------------------------------------------------------------------------
+    def catalog(self, tenant_id: str) -> Catalog:
+        """The packaged catalogs plus the firm's own (``tenants.<id>.compliance.catalog_dirs``),
+        validated together; CatalogError (an InvalidInput) names the bad file."""
+        return load_catalog(extra=self._settings.options(tenant_id).compliance.catalog_dirs)
+
     def profile(self, tenant_id: str) -> FirmProfile:
         """What applies to the firm, from ``tenants.<id>.compliance`` and its registry."""
         name = self._name(tenant_id)

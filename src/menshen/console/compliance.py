@@ -143,7 +143,9 @@ class CompliancePages:
             return self._refused(request, user, fields)
         desk, actor = self._desk, actor_of(user)
         try:  # the service stores the history and audits it with the admin as actor
-            found = await asyncio.to_thread(desk.evidence.collect, desk.tenant_id, by=actor)
+            found = await asyncio.to_thread(
+                desk.evidence.collect, desk.tenant_id, by=actor, days=PERIOD_DAYS
+            )
         except MenshenError as exc:
             return self._failed(user, "collect the evidence (nothing is stored)", exc)
         _log.info("compliance evidence collected by %s: %d checks", actor, len(found))

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from menshen.app import Platform
-from menshen.compliance.catalog import load_catalog
 from menshen.compliance.model import (
     Catalog,
     Declaration,
@@ -26,7 +25,7 @@ from menshen.compliance.model import (
     Lang,
 )
 from menshen.compliance.report.service import Format, RenderedReport, ReportService
-from menshen.compliance.roi import RoiInputs
+from menshen.compliance.roi import roi_inputs
 from menshen.compliance.service import ComplianceService
 from menshen.events.model import AuditEvent
 
@@ -36,7 +35,9 @@ __all__ = ["ComplianceDesk", "EvidenceBook", "ReportMaker", "compliance_desk_for
 class EvidenceBook(Protocol):
     """The part of ``menshen.compliance.service.ComplianceService`` the console uses."""
 
-    def collect(self, tenant_id: str, *, by: str = "system") -> Mapping[str, Evidence]: ...
+    def collect(
+        self, tenant_id: str, *, by: str = "system", days: int = 30
+    ) -> Mapping[str, Evidence]: ...
     def latest_evidence(self, tenant_id: str) -> Mapping[str, Evidence]: ...
     def history(self, tenant_id: str, check_id: str) -> Sequence[Evidence]: ...
     def declarations(self, tenant_id: str) -> Mapping[str, Declaration]: ...
@@ -76,9 +77,10 @@ def compliance_desk_for(
     platform: Platform, tenant_id: str, catalog: Catalog | None = None
 ) -> ComplianceDesk:
     """The desk for ``tenant_id`` made of the platform's services, as ``menshen report``
-    wires them (the packaged catalog unless one is given)."""
-    loaded = catalog if catalog is not None else load_catalog()
+    wires them (the packaged catalogs and the firm's ``catalog_dirs`` unless one is given;
+    a bad catalog file stops here with the catalog's error)."""
     service = ComplianceService(platform.store, platform.settings, platform.clock)
+    loaded = catalog if catalog is not None else service.catalog(tenant_id)
     tenant = platform.store.tenant(tenant_id)
     reports = ReportService(
         loaded,
@@ -86,7 +88,7 @@ def compliance_desk_for(
         tenant,
         lambda: platform.keyring(tenant_id).active_signing_key(),
         platform.clock,
-        roi_inputs=_roi_inputs(platform, tenant_id),
+        roi_inputs=roi_inputs(platform.settings.options(tenant_id).compliance),
     )
 
     def previous(framework_id: str) -> Mapping[str, JsonValue] | None:
@@ -94,16 +96,3 @@ def compliance_desk_for(
         return None if found is None else found.summary
 
     return ComplianceDesk(tenant_id, loaded, service, reports, previous, platform.write_audit)
-
-
-def _roi_inputs(platform: Platform, tenant_id: str) -> RoiInputs | None:
-    """The firm's ROI inputs from ``tenants.<id>.compliance``, as the CLI reads them."""
-    options = platform.settings.options(tenant_id).compliance
-    if not (options.records_held or options.staff or options.annual_revenue):
-        return None
-    return RoiInputs(
-        records_held=options.records_held,
-        staff=options.staff,
-        annual_revenue=float(options.annual_revenue),
-        currency=options.currency,
-    )

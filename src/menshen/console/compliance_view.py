@@ -31,6 +31,7 @@ from menshen.compliance.model import (
 )
 from menshen.compliance.report.charts import COLOURS, outcome_bars, stage_ladder, trend_bars
 from menshen.compliance.report.document import ReportDocument
+from menshen.compliance.report.html import value_text
 from menshen.compliance.report.labels import label, outcome_label
 from menshen.compliance.report.tables import data_tables
 
@@ -87,18 +88,6 @@ def swatch(outcome: Outcome) -> Markup:
 
 def when(at: datetime | None) -> str:
     return "-" if at is None else at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def value_text(value: float | None, unit: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "share":
-        return f"{value:.0%}"
-    if unit == "seconds":
-        return f"{value:.0f} s"
-    if unit == "bool":
-        return "yes" if value else "no"
-    return f"{value:g}"
 
 
 def _stage_title(framework: Framework, stage_id: str | None, lang: Lang) -> str:

@@ -166,7 +166,7 @@ class FakeSources:
     )
     lockout_: LockoutFacts = field(
         default_factory=lambda: LockoutFacts(
-            tuple(timedelta(0) if n < 5 else timedelta(minutes=15) for n in range(1, 11)),
+            tuple(timedelta(0) if n < 5 else timedelta(minutes=30) for n in range(1, 11)),
             timedelta(minutes=15),
         )
     )

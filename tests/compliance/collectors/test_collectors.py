@@ -109,6 +109,16 @@ FAILS: dict[str, tuple[Change, Outcome]] = {
         lambda s: replace(s, lockout_=LockoutFacts((timedelta(0),) * 10, timedelta(minutes=15))),
         Outcome.FAIL,
     ),
+    "identity.lockout_duration_pci": (
+        lambda s: replace(
+            s,
+            lockout_=LockoutFacts(
+                tuple(timedelta(0) if n < 5 else timedelta(minutes=15) for n in range(1, 11)),
+                timedelta(minutes=15),
+            ),
+        ),
+        Outcome.FAIL,
+    ),
     "identity.password_policy": (
         lambda s: replace(s, passwords_=PasswordFacts(8, "argon2id", 19456, 2)),
         Outcome.FAIL,

@@ -120,15 +120,16 @@ def test_signature_block_prints_hash_signature_and_key_id(keyring: Keyring) -> N
 
 
 def test_data_tables_keep_scalars_lists_and_mappings_readable() -> None:
-    """Scalars, lists of rows, plain lists and mappings each become a small table."""
+    """Scalars and short plain lists are key/value rows; lists of rows and mappings tables."""
     tables = data_tables(
         {"total": 3, "apps": [{"app": "wiki", "mfa": False}], "ids": ["a", "b"], "by": {"x": 1}}
     )
-    assert [t.name for t in tables] == ["", "apps", "by", "ids"]
-    assert tables[0].rows == (("total", "3"),)
+    assert [t.name for t in tables] == ["", "apps", "by"]
+    assert tables[0].rows == (("ids", "a, b"), ("total", "3"))
     assert tables[1].columns == ("app", "mfa")
     assert tables[1].rows == (("wiki", "no"),)
-    assert tables[3].rows == (("a",), ("b",))
+    assert tables[2].rows == (("x", "1"),)
     nested = data_tables({"failing": {"count": 1, "rows": [{"app": "settlement"}]}})
-    assert [t.name for t in nested] == ["failing", "failing.rows"]
-    assert nested[1].rows == (("settlement",),)
+    assert [t.name for t in nested] == ["failing"]
+    assert nested[0].columns == ("app",)
+    assert nested[0].rows == (("settlement",),)

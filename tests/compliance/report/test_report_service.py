@@ -29,9 +29,11 @@ class FakeCompliance:
 
     def __init__(self) -> None:
         self.collected = 0
+        self.periods: list[int] = []
 
-    def collect(self, tenant_id: str) -> Mapping[str, Evidence]:
+    def collect(self, tenant_id: str, *, days: int = 30) -> Mapping[str, Evidence]:
         self.collected += 1
+        self.periods.append(days)
         return EVIDENCE
 
     def declarations(self, tenant_id: str) -> Mapping[str, Declaration]:
@@ -138,3 +140,16 @@ def test_languages_are_parsed_leniently_and_others_refused() -> None:
     assert parse_lang(" EN ") is Lang.EN
     with pytest.raises(InvalidInput, match="known: en, zh-TW"):
         parse_lang("zh-CN")
+
+
+def test_the_report_period_governs_the_evidence_period(tenant_store: SqlTenantStore) -> None:
+    """--period-days reaches the measurement: the evidence covers the report's period."""
+    _add_user(tenant_store)
+    clock = FixedClock(AT)
+    keyring = Keyring(tenant_store, SecretBox(bytes(range(32))), clock)
+    keyring.ensure_key()
+    compliance = FakeCompliance()
+    service = ReportService(CATALOG, compliance, tenant_store, keyring.active_signing_key, clock)
+    service.produce(FRAMEWORK.id, Lang.EN, Format.JSON, period_days=7)
+    service.produce(FRAMEWORK.id, Lang.EN, Format.JSON, period_days=90)
+    assert compliance.periods == [7, 90]

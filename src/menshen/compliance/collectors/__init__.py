@@ -15,6 +15,7 @@ from menshen.compliance.collectors import (
     data,
     devices,
     identity,
+    lockout,
     machine,
     network,
     visibility,
@@ -26,6 +27,7 @@ __all__ = ["COLLECTORS", "Collector"]
 COLLECTORS: Mapping[str, Collector] = {
     **identity.COLLECTORS,
     **accounts.COLLECTORS,
+    **lockout.COLLECTORS,
     **devices.COLLECTORS,
     **network.COLLECTORS,
     **applications.COLLECTORS,

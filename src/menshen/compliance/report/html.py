@@ -22,7 +22,7 @@ from menshen.compliance.report.sign import Signature
 from menshen.compliance.report.tables import data_tables
 from menshen.compliance.roi import Range, RoiEstimate
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "value_text"]
 
 
 def _environment() -> Environment:
@@ -84,7 +84,7 @@ def render_html(doc: ReportDocument, signature: Signature | None) -> str:
         stage_title=lambda s: _stage_title(doc, s),
         groups=_by_group(doc),
         tables=data_tables,
-        value=_value,
+        value=value_text,
         roi_lines=_roi_lines(doc.roi, lang) if doc.roi is not None else [],
         signature=signature,
         Outcome=Outcome,
@@ -111,7 +111,8 @@ def _by_group(doc: ReportDocument) -> list[tuple[str, list[ControlResult]]]:
     ]
 
 
-def _value(value: float | None, unit: str) -> str:
+def value_text(value: float | None, unit: str) -> str:
+    """A measured figure in its unit, as the report and the console print it."""
     if value is None:
         return "-"
     if unit == "share":

@@ -64,7 +64,10 @@ LABELS: Mapping[str, Bilingual] = {
     "collected": _B("Collected", "收集時間"),
     "affected": _B("Affected", "受影響數"),
     "error": _B("Collector error", "收集器錯誤"),
-    "rows_shown": _B("{shown} of {total} rows shown", "顯示 {total} 列中的 {shown} 列"),
+    "rows_shown": _B(
+        "{more} more not shown ({shown} of {total} rows shown)",
+        "另有 {more} 列未顯示（共 {total} 列，顯示 {shown} 列）",
+    ),
     "no_data": _B("no rows", "無資料列"),
     "declared": _B("Declared, not measured", "自行聲明，未經量測"),
     "declared_intro": _B(

@@ -62,7 +62,7 @@ class Format(StrEnum):
 class ComplianceSource(Protocol):
     """The part of ``ComplianceService`` a report needs."""
 
-    def collect(self, tenant_id: str) -> Mapping[str, Evidence]: ...
+    def collect(self, tenant_id: str, *, days: int = 30) -> Mapping[str, Evidence]: ...
     def declarations(self, tenant_id: str) -> Mapping[str, Declaration]: ...
     def profile(self, tenant_id: str) -> FirmProfile: ...
 
@@ -150,7 +150,7 @@ class ReportService:
         previous = self._tenant.compliance_reports.latest(framework.id)
         doc = build_document(
             framework,
-            self._compliance.collect(tenant_id),
+            self._compliance.collect(tenant_id, days=period_days),
             self._compliance.declarations(tenant_id),
             self._compliance.profile(tenant_id),
             lang=lang,
