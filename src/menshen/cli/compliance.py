@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Column, Table
 
 from menshen.app import Platform
@@ -255,18 +256,15 @@ def gaps(
             chosen, found, service.declarations(tenant_id), service.profile(tenant_id), at
         )
     ranked = gaps_of(result)
-    table = Table("#", Column("control", no_wrap=True), "next step", "affected", "risk", "effort")
+    console.print(f"[bold]{escape(chosen.title.get(language))}[/]: {len(ranked)} gap(s)")
     for gap in ranked:
-        table.add_row(
-            str(gap.rank),
-            gap.control_id,
-            gap.step.get(language),
-            str(gap.affected),
-            str(gap.risk),
-            str(gap.effort),
+        # A block per gap, not a table: the next step is a sentence and must stay readable in
+        # an 80-column terminal.
+        console.print(
+            f"{gap.rank:>3}. [bold]{escape(gap.control_id)}[/]  risk {gap.risk}, "
+            f"effort {gap.effort}, {gap.affected} affected"
         )
-    console.print(f"[bold]{chosen.title.get(language)}[/]: {len(ranked)} gap(s)")
-    console.print(table)
+        console.print(f"     {escape(gap.step.get(language))}", soft_wrap=False)
     newest = max(item.collected_at for item in found.values())
     console.print(f"evidence collected {newest:%Y-%m-%d %H:%M} UTC")
     stages = {stage.id: stage.title.get(language) for stage in chosen.stages}
