@@ -263,7 +263,7 @@ def test_gaps_rank_next_steps_and_project_the_standing(config: Path) -> None:
     assert code == 0, out
     assert "fsc-zta/identity.traditional" in out
     assert "enrol a second factor for bob" in out
-    assert "  1. fsc-zta/" in out  # one readable block per gap, ranked
+    assert "gap(s) 1. fsc-zta/" in out  # one readable block per gap, ranked
     assert "if the top 3 are done" in out
     assert "%" not in out
     code, out = menshen(config, "compliance", "gaps", "--framework", "fsc-zta", "--lang", "zh-TW")
