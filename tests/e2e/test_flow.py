@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from menshen.cli.main import app
 from menshen.demo.firm import TENANT
 from menshen.sessions.cookies import HTTP_COOKIE
+from menshen.settings import load_settings
 from tests.e2e.harness import RunningStack, form_fields, sign_in, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -201,3 +204,19 @@ def test_policy_change_reaches_open_sessions(running: RunningStack) -> None:
         apply_manifests(tenant, closed, clock=platform.clock)
         assert wait_until(lambda: client.get("/wiki/frozen/page").status_code == 403, timeout=5)
         assert client.get("/wiki/other").status_code == 200
+
+
+def test_the_command_line_sees_the_running_demo_firms_settings(running: RunningStack) -> None:
+    """The demo writes its menshen.yaml: the CLI's compliance gaps then use its profile."""
+    written = running.stack.data_dir / "menshen.yaml"
+    settings = load_settings(written, environ={})
+    assert settings.tenant == TENANT
+    profile = settings.options(TENANT).compliance
+    assert profile.e_payment
+    assert "settlement" in profile.scope
+    runner = CliRunner()
+    collected = runner.invoke(app, ["-c", str(written), "compliance", "collect"])
+    assert collected.exit_code == 0, collected.output
+    gaps = runner.invoke(app, ["-c", str(written), "compliance", "gaps", "--framework", "fsc-zta"])
+    assert gaps.exit_code == 0, gaps.output
+    assert "fsc-zta/" in gaps.output

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
+import yaml
 from starlette.types import ASGIApp
 
 from menshen.app import Platform, Server, derive_key
@@ -40,9 +41,20 @@ from menshen.errors import ConfigError
 from menshen.gateway.tls import generate_self_signed
 from menshen.segmentation.repository import load_segmentation
 from menshen.segmentation.resolve import Segmentation
-from menshen.settings import IdentityProviderSettings, Listener, Settings
+from menshen.settings import IdentityProviderSettings, Listener, Settings, TenantOptions
+from menshen.settings_compliance import ComplianceOptions
 
 CONSOLE_AUDIENCE = "console"
+
+# The demo firm's compliance profile: an e-payment institution, so the e-payment information
+# system standards apply; the ROI inputs are invented for the demo (a five-person team).
+DEMO_COMPLIANCE = ComplianceOptions(
+    scope="Formosa Pay production: settlement, merchant onboarding (KYC), the staff wiki, "
+    "contractor access to the wiki",
+    e_payment=True,
+    records_held=50_000,
+    staff=5,
+)
 
 
 def _bind(port: int) -> socket.socket:
@@ -142,6 +154,7 @@ class DemoStack:
             listeners=tuple(listeners),
             state_refresh_seconds=self._refresh,
             identity_providers=self._identity_providers,
+            tenants={TENANT: TenantOptions(compliance=DEMO_COMPLIANCE)},
         )
         platform = await asyncio.to_thread(Platform.open, settings, self.clock)
         self.platform = platform
@@ -170,6 +183,7 @@ class DemoStack:
         for item in self._samples:
             item.jwks.url = f"{self.http_url}{JWKS_PATH}"
         write_credentials(self.credentials_path, self.people, self.http_url)
+        write_settings(self.data_dir / "menshen.yaml", self.data_dir)
 
     def _console_server(self, platform: Platform) -> _SampleServer:
         """The console, verifying assertions for its own audience like any upstream."""
@@ -214,3 +228,29 @@ class DemoStack:
         self._samples.clear()
         if self.platform is not None:
             self.platform.close()
+
+
+def write_settings(path: Path, data_dir: Path) -> None:
+    """The demo firm's settings as a file, so the command line sees what the running demo
+    sees (``menshen -c .menshen-demo/menshen.yaml report ...``): its tenant and its compliance
+    profile. Written on every start; the demo owns it."""
+    profile = DEMO_COMPLIANCE
+    document = {
+        "data_dir": str(data_dir.resolve()),
+        "tenant": TENANT,
+        "tenant_name": FIRM_NAME,
+        "tenants": {
+            TENANT: {
+                "compliance": {
+                    "scope": profile.scope,
+                    "e_payment": profile.e_payment,
+                    "records_held": profile.records_held,
+                    "staff": profile.staff,
+                }
+            }
+        },
+    }
+    text = "# Written by `menshen demo` on each start.\n" + yaml.safe_dump(
+        document, allow_unicode=True, sort_keys=False
+    )
+    path.write_text(text, encoding="utf-8")
