@@ -19,6 +19,7 @@ from datetime import datetime
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from menshen import __version__
 from menshen.access.account import Account
 from menshen.access.audit import PageAudit
 from menshen.access.authenticators import Authenticators
@@ -52,6 +53,8 @@ from menshen.events.bus import EventBus
 from menshen.events.model import AuditEvent, Kind, Outcome
 from menshen.events.writer import AuditWriter
 from menshen.gateway.contract import ListenerLimits, RequestHead, Respond, Verdict
+from menshen.gateway.metrics import AuditFigures, MetricSources, MonitorFigures
+from menshen.gateway.ops import HealthCheck, OpsListener
 from menshen.gateway.server import GatewayServer
 from menshen.gateway.tls import server_context, trust_client_authorities
 from menshen.identity.clients import ClientRoster, MachineClientService, SecretHasher, load_roster
@@ -70,6 +73,7 @@ from menshen.monitor.ingest.service import IngestService
 from menshen.monitor.ingest.sink import DiscardingSink
 from menshen.monitor.response.actions import ActionRunner
 from menshen.monitor.response.live import LiveResponse
+from menshen.monitor.tally import ResponseTally
 from menshen.policy.model import Subject
 from menshen.sessions.service import SessionService, SessionTimeouts
 from menshen.settings import DeviceOptions, PasskeyOptions, Settings
@@ -463,6 +467,13 @@ class Server:
                 bytes_out=self._take_bytes_out,
                 session_of=self.sessions.get,
             )
+        # Operations metrics and health checks on a listener of their own (``metrics:``).
+        self.ops: OpsListener | None = None
+        if settings.metrics is not None:
+            health = HealthCheck(
+                platform.store.ping, lambda: self.writer.pending, self.guard.max_audit_backlog
+            )
+            self.ops = OpsListener(self._metric_sources(), health, clock)
 
     # -- life cycle ---------------------------------------------------------------------
     async def start(self) -> None:
@@ -515,6 +526,9 @@ class Server:
                 self.sso_recheck.run_forever(settings.state_refresh_seconds), name="sso-recheck"
             )
         )
+        if self.ops is not None and settings.metrics is not None:
+            where = settings.metrics
+            await self.ops.start(where.host, where.port, loopback=where.loopback)
         # The loaded sessions, directory and code objects live as long as the process:
         # keep them out of every later full collection (long GC pauses hurt p99).
         gc.freeze()
@@ -525,6 +539,8 @@ class Server:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.ops is not None:
+            await self.ops.stop()
         for server in self.listeners:
             await server.stop()
         self.listeners.clear()
@@ -544,6 +560,34 @@ class Server:
             await self.monitor.stop()
         await self.writer.stop()
         self.fetcher.close()
+
+    def _metric_sources(self) -> MetricSources:
+        """The live counters a scrape reads (``menshen.gateway.metrics``)."""
+        tally = ResponseTally()
+        self.bus.subscribe(tally)
+        writer, guard, monitor = self.writer, self.guard, self.monitor
+
+        def audit() -> AuditFigures:
+            return AuditFigures(
+                writer.pending, guard.max_audit_backlog, writer.written, writer.failures
+            )
+
+        def engine() -> MonitorFigures:
+            assert monitor is not None
+            return MonitorFigures(
+                monitor.events, monitor.findings, monitor.detector_errors, monitor.dropped
+            )
+
+        return MetricSources(
+            version=__version__,
+            decisions=guard.counts.snapshot,
+            audit=audit,
+            sessions=self.sessions.live_by_tenant,
+            ingest=None if self.ingest is None else self.ingest.metrics,
+            monitor=None if monitor is None else engine,
+            findings=tally.finding_counts,
+            actions=tally.action_counts,
+        )
 
     # -- state upkeep -------------------------------------------------------------------
     async def reload_directory(self) -> Directory:

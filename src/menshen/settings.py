@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from menshen.errors import ConfigError
 from menshen.settings_compliance import ComplianceModel, ComplianceOptions, compliance_options
+from menshen.settings_metrics import MetricsModel, MetricsSettings, metrics_settings
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,8 @@ class Settings:
     monitor_engine: bool = True
     # Event ingestion (``monitor:``): gateway feed, syslog listener, tailed files, limits.
     monitor: IngestSettings = field(default_factory=lambda: IngestSettings())
+    # The operations listener (``metrics:``: /metrics, /healthz); None: no listener.
+    metrics: MetricsSettings | None = None
 
     @property
     def master_key_path(self) -> Path:
@@ -252,6 +255,7 @@ class _SettingsModel(BaseModel):
     tenants: dict[str, _TenantOptionsModel] = Field(default_factory=dict)
     monitor_engine: bool = True
     monitor: _IngestModel = Field(default_factory=lambda: _IngestModel())
+    metrics: MetricsModel | None = None
 
     @field_validator("identity_providers")
     @classmethod
@@ -356,6 +360,7 @@ def _to_settings(model: _SettingsModel, base: Path) -> Settings:
         tenants={key: _tenant_options(value, resolve) for key, value in model.tenants.items()},
         monitor_engine=model.monitor_engine,
         monitor=_ingest_settings(model.monitor, resolve, model.tenant),
+        metrics=metrics_settings(model.metrics),
     )
 
 

@@ -17,6 +17,7 @@ from typing import Protocol
 from urllib.parse import quote
 
 from menshen.access.client_auth import ClientGate, machine_credential
+from menshen.access.decision_counts import DecisionCounts
 from menshen.access.directory import Directory, Principal, Route
 from menshen.access.pages import Pages, problem_json, redirect, wants_html
 from menshen.access.passkey_stepup import step_up_need
@@ -152,8 +153,15 @@ class Guard:
         self._strip = SESSION_COOKIES | {"menshen_csrf", "__Host-menshen_csrf"}
         self._event_ids = SequentialEventIds()
         self._granted: dict[str, _Granted] = {}
+        # Requests by outcome, read by the operations metrics (integer increments only).
+        self.counts = DecisionCounts()
 
     # -- state --------------------------------------------------------------------------
+    @property
+    def max_audit_backlog(self) -> int:
+        """Past this many unwritten audit events every request is refused (503)."""
+        return self._max_audit_backlog
+
     @property
     def directory(self) -> Directory:
         return self._directory
@@ -195,6 +203,7 @@ class Guard:
         if self._audit_backlog() > self._max_audit_backlog:
             # Every decision must be logged; when the audit log cannot keep up, refuse
             # rather than let memory grow without bound or serve unlogged requests.
+            self.counts.unavailable += 1
             return problem_json(
                 503, "Unavailable", "The audit log is behind; try again shortly.", retry=1
             )
@@ -206,7 +215,9 @@ class Guard:
             credential = machine_credential(head)
             if credential is not None:
                 policy = directory.policy(route.tenant_id)
-                return self._clients.check(head, route, credential, policy, now)
+                verdict = self._clients.check(head, route, credential, policy, now)
+                self.counts.count_verdict(verdict)
+                return verdict
         session, problem = self.session_for(head, route.tenant_id, now)
         if session is None:
             return self._unauthenticated(head, route, problem, now)
@@ -305,6 +316,7 @@ class Guard:
                 id=self._event_ids(),
             )
         )
+        self.counts.deny += 1
         return problem_json(403, "Forbidden", "Access from this network is not allowed.")
 
     def _allow(
@@ -318,6 +330,7 @@ class Guard:
     ) -> Verdict:
         minter = self._minters.get(route.tenant_id)
         if minter is None:
+            self.counts.unavailable += 1
             return problem_json(503, "Unavailable", "No signing key for this firm.")
         subject = principal.subject
         # Performance: the Forward of a session's previous request is reused while the
@@ -338,6 +351,7 @@ class Guard:
             mfa_at=session.mfa_at,
         )
         self._event(head, route, Kind.ACCESS_ALLOW, Outcome.ALLOW, session, decision.rule, now)
+        self.counts.allow += 1
         if granted is not None and granted.assertion is assertion:
             return granted.forward
         forward = Forward(
@@ -367,6 +381,7 @@ class Guard:
         decision: Decision,
         now: datetime,
     ) -> Respond:
+        self.counts.deny += 1
         explanation = _explanation(decision)
         event = self._event(
             head,
@@ -417,6 +432,7 @@ class Guard:
         now: datetime | None = None,
     ) -> Respond:
         self._event(head, route, Kind.ACCESS_STEP_UP, Outcome.STEP_UP, session, reason, now)
+        self.counts.step_up += 1
         # Tell the verification page when only a passkey will do (it only shapes the page).
         need = step_up_need(self._directory.policy(route.tenant_id), route.app, decision)
         asks = "" if need is None else f"&need={need}"
@@ -438,6 +454,7 @@ class Guard:
     def _unauthenticated(
         self, head: RequestHead, route: Route, problem: str, now: datetime | None = None
     ) -> Respond:
+        self.counts.unauthenticated += 1
         if problem not in ("no session cookie", ""):
             self._event(head, route, Kind.ACCESS_DENY, Outcome.DENY, None, problem, now)
         if wants_html(head.header("accept")) and head.method in ("GET", "HEAD"):

@@ -88,6 +88,14 @@ class SessionService:
     def live_count(self) -> int:
         return len(self._token_of)
 
+    def live_by_tenant(self) -> dict[str, int]:
+        """Sessions held in memory per tenant (operations metrics); an expired one leaves
+        at its next use or revocation."""
+        counts: dict[str, int] = {}
+        for tenant_id, _ in self._by_token:
+            counts[tenant_id] = counts.get(tenant_id, 0) + 1
+        return counts
+
     # -- the request path ---------------------------------------------------------------
     def lookup(
         self, tenant_id: str, token: str, user_agent_family: str, *, now: datetime | None = None
