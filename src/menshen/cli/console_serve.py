@@ -23,6 +23,7 @@ from menshen.cli.context import console, fail, opened
 from menshen.cli.modelio import options_of
 from menshen.clock import SystemClock
 from menshen.console import CONSOLE_FORM_KEY, ConsoleAccess, ConsoleConfig, build_console
+from menshen.console.clients import client_desk_for
 from menshen.console.compliance_desk import compliance_desk_for
 from menshen.console.desk import desk_for
 from menshen.segmentation.repository import load_segmentation
@@ -55,6 +56,7 @@ def console_for(
         monitor=desk_for(platform, platform.settings.tenant),
         form_key=derive_key(platform.master_key, CONSOLE_FORM_KEY),
         compliance=compliance_desk_for(platform, platform.settings.tenant),
+        clients=client_desk_for(platform, platform.settings.tenant),
     )
 
 

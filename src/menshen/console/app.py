@@ -11,7 +11,9 @@ Pages: ``/`` (what is here), ``/segmentation`` (the picture, a form choosing an 
 the blast-radius overlay, tables of zones, assets and allowed flows) and
 ``/segmentation.svg`` (the same picture as a file). With a ``MonitorDesk``, also
 ``/incidents``, ``/incidents/{id}``, ``/risks`` and ``/responses`` (``incidents``, ``risks``),
-whose forms POST under CSRF checks (``forms``). No script.
+whose forms POST under CSRF checks (``forms``); with a ``ComplianceDesk`` the compliance
+pages (``compliance``, ``declarations``), with a ``ClientDesk`` ``/clients`` (``clients``).
+No script.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from starlette.routing import Route
 from menshen.assertions.upstream import UpstreamIdentity
 from menshen.clock import Clock
 from menshen.console.access import Admitted, ConsoleAccess, Refused, admit
+from menshen.console.clients import ClientDesk, ClientPages
 from menshen.console.compliance import CompliancePages
 from menshen.console.compliance_desk import ComplianceDesk
 from menshen.console.desk import MonitorDesk
@@ -80,14 +83,21 @@ def build_console(
     monitor: MonitorDesk | None = None,
     form_key: bytes = b"",
     compliance: ComplianceDesk | None = None,
+    clients: ClientDesk | None = None,
 ) -> Starlette:
     """The console app; ``identity`` verifies assertions for the console's audience.
 
     ``monitor`` adds the incident, risk and response pages for its tenant; ``form_key`` (32
     random bytes or more) then keys their forms' CSRF tokens. ``compliance`` adds the
-    compliance pages (``compliance``), whose forms use the same key.
+    compliance pages (``compliance``), whose forms use the same key; ``clients`` the machine
+    clients page (``clients``), likewise.
     """
-    pages = Pages(config.prefix, monitoring=monitor is not None, compliance=compliance is not None)
+    pages = Pages(
+        config.prefix,
+        monitoring=monitor is not None,
+        compliance=compliance is not None,
+        clients=clients is not None,
+    )
 
     def guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -179,4 +189,11 @@ def build_console(
         ]
     if compliance is not None:  # /compliance pages (compliance.py)
         routes += CompliancePages(pages, compliance, FormGuard(form_key), clock).routes(guarded)
+    if clients is not None:  # /clients (clients.py)
+        client_pages = ClientPages(pages, clients, FormGuard(form_key), clock)
+        routes += [
+            Route(f"{prefix}/clients", guarded(client_pages.listing)),
+            Route(f"{prefix}/clients/{{name}}/{{verb}}", guarded(client_pages.change),
+                  methods=["POST"]),
+        ]  # fmt: skip
     return Starlette(routes=routes)

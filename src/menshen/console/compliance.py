@@ -39,6 +39,7 @@ from menshen.console.access import Admitted
 from menshen.console.compliance_desk import ComplianceDesk
 from menshen.console.compliance_files import download
 from menshen.console.compliance_view import control_context, overview_context, text_of
+from menshen.console.declarations import DeclarationForms
 from menshen.console.forms import FormGuard, posted
 from menshen.console.incidents import actor_of
 from menshen.console.pages import Page, Pages
@@ -63,6 +64,7 @@ class CompliancePages:
         self._forms = forms
         self._clock = clock
         self._base = f"{pages.prefix}/compliance"
+        self._declarations = DeclarationForms(pages, desk, forms, clock)
 
     def routes(self, guarded: Guard) -> list[Route]:
         base = self._base
@@ -71,6 +73,7 @@ class CompliancePages:
             Route(f"{base}/controls/{{control_id:path}}", guarded(self.control)),
             Route(f"{base}/collect", guarded(self.collect), methods=["POST"]),
             Route(f"{base}/report", guarded(self.report), methods=["POST"]),
+            *self._declarations.routes(guarded),  # declare / undeclare (declarations.py)
         ]
 
     # -- pages ------------------------------------------------------------------------
@@ -121,6 +124,7 @@ class CompliancePages:
         try:
             doc, _ = await run_in_threadpool(self._document, framework, lang)
             history = await run_in_threadpool(self._history, control.checks)
+            forms = await self._declarations.context(user, control.id)
         except MenshenError as exc:
             return self._failed(user, "read the compliance evidence", exc)
         result = next(r for r in doc.assessment.results if r.control.id == control.id)
@@ -134,6 +138,7 @@ class CompliancePages:
             base=self._base,
             back=f"{self._base}?{urlencode({'framework': framework.id, 'lang': lang.value})}",
             **control_context(doc, result, history, self._desk.catalog),
+            **forms,
         )
 
     # -- forms ------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from menshen.app import Platform
@@ -23,13 +24,20 @@ from menshen.compliance.model import (
     FirmProfile,
     JsonValue,
     Lang,
+    Outcome,
 )
 from menshen.compliance.report.service import Format, RenderedReport, ReportService
 from menshen.compliance.roi import roi_inputs
 from menshen.compliance.service import ComplianceService
 from menshen.events.model import AuditEvent
 
-__all__ = ["ComplianceDesk", "EvidenceBook", "ReportMaker", "compliance_desk_for"]
+__all__ = [
+    "ComplianceDesk",
+    "DeclarationBook",
+    "EvidenceBook",
+    "ReportMaker",
+    "compliance_desk_for",
+]
 
 
 class EvidenceBook(Protocol):
@@ -42,6 +50,24 @@ class EvidenceBook(Protocol):
     def history(self, tenant_id: str, check_id: str) -> Sequence[Evidence]: ...
     def declarations(self, tenant_id: str) -> Mapping[str, Declaration]: ...
     def profile(self, tenant_id: str) -> FirmProfile: ...
+
+
+class DeclarationBook(Protocol):
+    """The declaring part of ``ComplianceService`` (it validates, stores and audits)."""
+
+    def declare(
+        self,
+        tenant_id: str,
+        control_id: str,
+        *,
+        outcome: Outcome,
+        justification: str,
+        by: str,
+        attachment: tuple[str, bytes] | None = None,
+        expires_at: datetime | None = None,
+    ) -> Declaration: ...
+    def withdraw(self, tenant_id: str, control_id: str, *, by: str) -> bool: ...
+    def declarations(self, tenant_id: str) -> Mapping[str, Declaration]: ...
 
 
 class ReportMaker(Protocol):
@@ -64,6 +90,8 @@ class ComplianceDesk:
     """The summary of the tenant's last stored report of a framework (for the trend)."""
     audit: Callable[[Sequence[AuditEvent]], None]
     """Writes audit events to the tenant's log at once (blocking)."""
+    declarations: DeclarationBook | None = None
+    """Declaring controls from the console (``declarations``); None: no such forms."""
 
     def default_framework(self) -> str:
         """The framework a page shows when none is asked for: the FSC guidelines if loaded."""
@@ -95,4 +123,6 @@ def compliance_desk_for(
         found = tenant.compliance_reports.latest(framework_id)
         return None if found is None else found.summary
 
-    return ComplianceDesk(tenant_id, loaded, service, reports, previous, platform.write_audit)
+    return ComplianceDesk(
+        tenant_id, loaded, service, reports, previous, platform.write_audit, declarations=service
+    )

@@ -67,7 +67,14 @@ class Page:
 class Pages:
     """Renders the console's templates with the shared layout context."""
 
-    def __init__(self, prefix: str, *, monitoring: bool = False, compliance: bool = False) -> None:
+    def __init__(
+        self,
+        prefix: str,
+        *,
+        monitoring: bool = False,
+        compliance: bool = False,
+        clients: bool = False,
+    ) -> None:
         self._env = Environment(
             loader=PackageLoader("menshen.console", "templates"),
             autoescape=select_autoescape(["html"]),
@@ -76,6 +83,7 @@ class Pages:
         self.prefix = prefix
         self.monitoring = monitoring
         self.compliance = compliance
+        self.clients = clients
 
     def render(self, page: Page, **context: Any) -> Response:
         body = self._env.get_template(page.template).render(
@@ -83,6 +91,7 @@ class Pages:
             prefix=self.prefix,
             monitoring=self.monitoring,
             compliance=self.compliance,
+            client_pages=self.clients,
             **context,
         )
         return HTMLResponse(body, status_code=page.status, headers=HEADERS)

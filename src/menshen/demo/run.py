@@ -25,6 +25,7 @@ from menshen.assertions.upstream import JwksCache, UpstreamIdentity
 from menshen.assertions.verify import AssertionVerifier
 from menshen.clock import Clock, SystemClock
 from menshen.console import CONSOLE_FORM_KEY, ConsoleConfig, build_console
+from menshen.console.clients import client_desk_for
 from menshen.console.compliance_desk import compliance_desk_for
 from menshen.console.desk import desk_for
 from menshen.demo.firm import (
@@ -202,6 +203,7 @@ class DemoStack:
             monitor=desk_for(platform, TENANT),
             form_key=derive_key(platform.master_key, CONSOLE_FORM_KEY),
             compliance=compliance_desk_for(platform, TENANT),
+            clients=client_desk_for(platform, TENANT),
         )
         return self._app_server(CONSOLE_AUDIENCE, app, self._console_port, jwks)
 
