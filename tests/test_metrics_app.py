@@ -6,115 +6,47 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from menshen import __version__
-from menshen.app import Platform, Server
+from menshen.app import Platform
 from menshen.events.model import AuditEvent, Kind, Outcome
 from menshen.gateway.metrics import AuditFigures, MetricSources
 from menshen.gateway.ops import HealthCheck, OpsListener
-from menshen.manifest.apply import apply_manifests
-from menshen.manifest.parse import parse_manifests
-from menshen.monitor.ingest.http_endpoint import INGEST_PATH, hash_token
-from menshen.settings import IngestSettings, Listener, Settings
+from menshen.monitor.ingest.http_endpoint import INGEST_PATH
+from menshen.settings import Settings
 from menshen.settings_metrics import MetricsSettings
-from menshen.store.monitor_ingest import MonitorSourceRecord
 from menshen.testing import FixedClock
 from tests.e2e.harness import form_fields
-from tests.monitor.files_app import FILES_MANIFEST
+from tests.monitor.app_stack import PASSWORD, START, TENANT, AppStack
 
 T = TypeVar("T")
-TENANT = "acme"
-PASSWORD = "correct horse battery staple"
 TOKEN = "msrc_" + "m" * 40
-START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 JSON = {"accept": "application/json"}
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
-class _Stack:
-    """A real ``Server`` with one public listener and the metrics listener, both on
-    ephemeral ports, on an event loop of its own."""
+class _Stack(AppStack):
+    """The real server with the metrics listener on an ephemeral port too, and erin, who is
+    in no group (her requests are denied)."""
 
     def __init__(self, data_dir: Path) -> None:
-        self.clock = FixedClock(START)
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-        self.data_dir = data_dir
-        self.server: Server | None = None
-        self.platform: Platform | None = None
+        super().__init__(data_dir, token=TOKEN)
 
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result(timeout)
+    def settings(self, base: Settings) -> Settings:
+        return replace(base, metrics=MetricsSettings("127.0.0.1", 0))
 
-    async def _upstream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.readuntil(b"\r\n\r\n")
-        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
-        await writer.drain()
-        writer.close()
-
-    async def start(self) -> None:
-        self._upstream_server = await asyncio.start_server(self._upstream, "127.0.0.1", 0)
-        port = self._upstream_server.sockets[0].getsockname()[1]
-        settings = Settings(
-            data_dir=self.data_dir,
-            database_url=None,
-            tenant=TENANT,
-            listeners=(Listener("127.0.0.1", 0),),
-            state_refresh_seconds=0.2,
-            monitor=replace(IngestSettings(), reconcile_seconds=0.2),
-            metrics=MetricsSettings("127.0.0.1", 0),
-        )
-        platform = await asyncio.to_thread(Platform.open, settings, self.clock)
-        self.platform = platform
-        await asyncio.to_thread(self._seed, platform, f"http://127.0.0.1:{port}")
-        self.server = Server(platform)
-        await self.server.start()
-
-    def _seed(self, platform: Platform, upstream: str) -> None:
-        tenant = platform.store.tenant(TENANT)
-        manifests = parse_manifests(FILES_MANIFEST.format(upstream=upstream), "<t>")
-        apply_manifests(tenant, manifests, clock=platform.clock)
+    def seed(self, platform: Platform) -> None:
         identity = platform.identity(TENANT)
-        identity.create_user("dana", "dana@acme.example", "Dana", PASSWORD)
-        identity.add_member("staff", "dana")
         identity.create_user("erin", "erin@acme.example", "Erin", PASSWORD)  # not in staff
-        tenant.monitor_sources.add(
-            MonitorSourceRecord(TENANT, "vpn", "menshen", hash_token(TOKEN), START)
-        )
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.stop()
-        self._upstream_server.close()
-        if self.platform is not None:
-            self.platform.close()
-
-    def close(self) -> None:
-        try:
-            self.run(self.stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(10)
-            self.loop.close()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.listeners[0].port}"
 
     @property
     def ops_url(self) -> str:
