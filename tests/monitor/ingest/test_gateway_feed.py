@@ -166,3 +166,48 @@ def test_the_subscriber_never_raises_into_the_publisher(sqlite_store: SqlStore) 
     bus.publish(_event(Kind.ACCESS_ALLOW, Outcome.ALLOW))
     assert feed.dropped == 1
     assert bus.subscriber_errors == 0
+
+
+def test_the_gateway_is_bounded_by_the_queue_not_by_the_outside_senders_rate(
+    sqlite_store: SqlStore,
+) -> None:
+    """A busy gateway outruns any flood rate: its events pass the rate, not the queue bound."""
+    clock = FixedClock(AT)
+    pipeline = Pipeline(CollectingSink(), clock, IngestLimits(queue=300, rate=1.0, burst=1))
+    feed = GatewayFeed(pipeline, sqlite_store, clock, capacity=1000, batch=100)
+    for n in range(250):
+        feed(_event(Kind.ACCESS_ALLOW, Outcome.ALLOW, n, actor="u1"))
+    assert feed.pump() == 250
+    assert feed.dropped == 0
+    for n in range(250, 400):
+        feed(_event(Kind.ACCESS_ALLOW, Outcome.ALLOW, n, actor="u1"))
+    feed.pump()
+    assert feed.dropped == 100  # the queue's bound (300) still holds
+
+
+def test_one_pump_takes_a_bounded_share_of_the_handoff(sqlite_store: SqlStore) -> None:
+    """A pump call maps at most four batches, so the event loop is never held for long."""
+    clock = FixedClock(AT)
+    pipeline = Pipeline(CollectingSink(), clock, IngestLimits(queue=100_000, burst=100_000))
+    feed = GatewayFeed(pipeline, sqlite_store, clock, capacity=10_000, batch=100)
+    for n in range(1000):
+        feed(_event(Kind.ACCESS_ALLOW, Outcome.ALLOW, n, actor="u1"))
+    assert feed.pump() == 400
+    assert feed.pending == 600
+    assert feed.pump(most=1000) == 600
+
+
+def test_a_full_page_marks_the_catch_up_behind(sqlite_store: SqlStore) -> None:
+    """Reading a full page of the log means it ran ahead: the next round comes soon."""
+    clock = FixedClock(AT)
+    bus = EventBus()
+    pipeline = Pipeline(CollectingSink(), clock, IngestLimits(queue=100_000, burst=100_000))
+    feed = GatewayFeed(pipeline, sqlite_store, clock, capacity=0, read_limit=10)
+    feed.start_cursors()
+    writer = AuditWriter(sqlite_store, bus, clock)
+    writer.write_now([_event(Kind.ACCESS_ALLOW, Outcome.ALLOW, n, actor="u1") for n in range(25)])
+    assert asyncio.run(feed.reconcile()) == 10
+    assert feed.behind
+    asyncio.run(feed.reconcile())
+    assert asyncio.run(feed.reconcile()) == 5
+    assert not feed.behind

@@ -33,12 +33,13 @@ from menshen.monitor.ingest.gateway_map import GATEWAY_SOURCE, map_audit, map_au
 from menshen.monitor.ingest.pipeline import Pipeline
 from menshen.monitor.model import ObservedEvent
 from menshen.store.api import AuditRepository, MonitorCursorRepository
-from menshen.store.records import AuditRecord, TenantRecord
+from menshen.store.records import TenantRecord
 
 __all__ = ["GatewayFeed"]
 
 _log = logging.getLogger(__name__)
 CONSUMER = "monitor.ingest"
+_TICK = 2_000  # audit ids ticked off per turn of the event loop
 
 
 class _TenantLog(Protocol):
@@ -99,6 +100,7 @@ class GatewayFeed:
         self._cursors: dict[str, int] = {}
         self.dropped = 0
         self.recovered = 0
+        self.behind = False  # the last catch-up read a full page
 
     # -- live path ---------------------------------------------------------------------
     def __call__(self, event: AuditEvent) -> None:
@@ -115,11 +117,13 @@ class GatewayFeed:
             ids = table[tenant_id] = _Ids(self._remembered)
         return ids
 
-    def pump(self) -> int:
-        """Map and queue what the hand-off holds (until the pipeline says wait); how many."""
+    def pump(self, most: int | None = None) -> int:
+        """Map and queue what the hand-off holds, at most ``most`` events (default: four
+        batches, so one call never holds the event loop for long); how many it took."""
         moved = 0
         handoff = self._handoff
-        while handoff:
+        limit = 4 * self._batch if most is None else most
+        while handoff and moved < limit:
             taken = [handoff.popleft() for _ in range(min(self._batch, len(handoff)))]
             by_tenant: dict[str, list[ObservedEvent]] = {}
             for event in taken:
@@ -172,8 +176,12 @@ class GatewayFeed:
                 rows[tenant.id] = page
         return rows
 
-    def _fetch(self, tenant_id: str, seqs: list[int]) -> list[AuditRecord]:
-        return self._store.tenant(tenant_id).monitor_cursors.audit_rows(seqs)
+    def _fetch(self, tenant_id: str, seqs: list[int]) -> list[ObservedEvent]:
+        """Worker thread: the rows ``seqs``, mapped (mapping is pure: it need not hold the
+        event loop)."""
+        records = self._store.tenant(tenant_id).monitor_cursors.audit_rows(seqs)
+        mapped = (map_audit_record(record) for record in records)
+        return [observed for observed in mapped if observed is not None]
 
     def _save(self, moved: dict[str, int]) -> None:
         now = self._clock.now()
@@ -182,20 +190,23 @@ class GatewayFeed:
 
     async def reconcile(self) -> int:
         """One catch-up round; how many events it recovered."""
-        self.pump()  # what is in the hand-off is live, not missed
+        self.pump(len(self._handoff))  # what is in the hand-off is live, not missed
         rows = await asyncio.to_thread(self._read)
         recovered = 0
         moved: dict[str, int] = {}
+        self.behind = False
         for tenant_id, page in rows.items():
+            self.behind = self.behind or len(page) >= self._read_limit
             live = self._ids(self._live, tenant_id)
-            unseen = [seq for seq, event_id in page if not live.pop(event_id)]
+            unseen = []
+            for start in range(0, len(page), _TICK):
+                unseen += [
+                    seq for seq, event_id in page[start : start + _TICK] if not live.pop(event_id)
+                ]
+                await asyncio.sleep(0)  # a long page is ticked off between requests
             missed: list[ObservedEvent] = []
             if unseen:
-                records = await asyncio.to_thread(self._fetch, tenant_id, unseen)
-                for record in records:
-                    observed = map_audit_record(record)
-                    if observed is not None:
-                        missed.append(observed)
+                missed = await asyncio.to_thread(self._fetch, tenant_id, unseen)
             key = (tenant_id, GATEWAY_SOURCE)
             for start in range(0, len(missed), self._batch):
                 chunk = missed[start : start + self._batch]
@@ -203,6 +214,7 @@ class GatewayFeed:
                 done = self._ids(self._recovered, tenant_id)
                 for observed in chunk:
                     done.add(observed.event_id)
+                await asyncio.sleep(0)
             recovered += len(missed)
             self._cursors[tenant_id] = moved[tenant_id] = page[-1][0]
         if moved:
@@ -228,8 +240,11 @@ class GatewayFeed:
                     await self.reconcile()
                 except Exception:
                     _log.exception("monitor catch-up from the audit log failed; will retry")
-                next_round = self._clock.monotonic() + self._interval
-            await asyncio.sleep(idle)
+                # A full page means the log ran ahead of the cursor: read on soon, or the
+                # remembered ids would age out and every row would be mapped twice.
+                wait = idle if self.behind else self._interval
+                next_round = self._clock.monotonic() + wait
+            await asyncio.sleep(0 if self._handoff else idle)
 
     @property
     def pending(self) -> int:

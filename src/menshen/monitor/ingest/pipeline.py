@@ -94,7 +94,7 @@ class Pipeline:
             self._buckets[key] = TokenBucket(limits.rate, limits.burst, self._clock.monotonic())
         return queue, self.metrics[key]
 
-    def _admit(self, key: SourceKey, count: int) -> float | None:
+    def _admit(self, key: SourceKey, count: int, *, rate_limited: bool = True) -> float | None:
         queue, metrics = self._source(key)
         metrics.received += count
         if count > self.limits.queue:
@@ -103,6 +103,8 @@ class Pipeline:
         if len(queue) + count > self.limits.queue:
             metrics.throttled += count
             return 0.5
+        if not rate_limited:
+            return None
         wait = self._buckets[key].take(count, self._clock.monotonic())
         if wait > 0:
             metrics.throttled += count
@@ -149,8 +151,11 @@ class Pipeline:
         return Admission(accepted=accepted, rejected=rejected)
 
     def submit_events(self, key: SourceKey, events: Sequence[ObservedEvent]) -> Admission:
-        """Queue events already mapped (the gateway's); all or none."""
-        wait = self._admit(key, len(events))
+        """Queue events already mapped (the gateway's); all or none. The gateway is not an
+        outside sender: only the queue bound applies to it, not the per-source rate (a busy
+        gateway outruns any rate meant for a flood, and every event refused here would be
+        read back from the audit log and mapped again)."""
+        wait = self._admit(key, len(events), rate_limited=False)
         if wait is not None:
             return Admission(retry_after=wait)
         queue, metrics = self._source(key)
