@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 import warnings
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from menshen.cli.console_serve import console_for
 from menshen.cli.main import app
 from menshen.console import ConsoleConfig
 from menshen.settings import Settings
+from tests.console.jwks_stub import serving_jwks
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -45,27 +44,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 @pytest.fixture
 def gateway(platform: Platform) -> Iterator[str]:
     """A stand-in for the gateway's JWKS endpoint on a loopback port."""
-    body = platform.keyring("acme").jwks_json()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving_jwks(platform.keyring("acme").jwks_json()) as url:
+        yield url
 
 
 def test_served_console_reads_the_stored_model(platform: Platform, gateway: str) -> None:

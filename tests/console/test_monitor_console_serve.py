@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import threading
 import warnings
 from collections.abc import Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from menshen.cli.console_serve import console_for
 from menshen.console import ConsoleConfig
 from menshen.monitor.incidents.model import IncidentState
 from menshen.settings import Settings
+from tests.console.jwks_stub import serving_jwks
 from tests.console.monitor_world import finding
 
 with warnings.catch_warnings():
@@ -39,27 +38,8 @@ def platform(tmp_path: Path) -> Iterator[Platform]:
 @pytest.fixture
 def jwks_url(platform: Platform) -> Iterator[str]:
     """The gateway's JWKS endpoint, stood in for on a loopback port."""
-    body = platform.keyring("acme").jwks_json()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serving_jwks(platform.keyring("acme").jwks_json()) as url:
+        yield url
 
 
 def test_served_console_lists_and_acknowledges_the_tenants_incidents(

@@ -13,10 +13,9 @@ and the ``exfiltration`` playbook revokes the session.
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import Future
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,24 +24,20 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from menshen.app import Platform, Server
-from menshen.manifest.apply import apply_manifests
-from menshen.manifest.parse import parse_manifests
 from menshen.monitor.incidents.book import IncidentBook
 from menshen.monitor.model import Category, Entity, EntityKind, ObservedEvent
 from menshen.monitor.response.messages import verify_signature
 from menshen.sessions.cookies import HTTP_COOKIE
 from menshen.settings import (
-    Listener,
+    IngestSettings,
     MonitorOptions,
     NotifierOptions,
     PlaybookOptions,
     Settings,
     TenantOptions,
 )
-from menshen.testing import FixedClock
 from tests.e2e.harness import form_fields
-from tests.monitor.files_app import FILES_MANIFEST
+from tests.monitor.app_stack import AppStack
 from tests.monitor.receivers import http_receiver
 
 pytestmark = pytest.mark.e2e
@@ -61,23 +56,15 @@ PASSWORD = "correct horse battery staple"
 JSON = {"accept": "application/json"}
 
 
-class _Stack:
-    """Gateway + one upstream on a background loop, with the injected clock."""
+class _Stack(AppStack):
+    """Gateway + one upstream on a background loop, with the injected clock, the exfiltration
+    playbook and a webhook notifier."""
 
     def __init__(self, data_dir: Path, webhook: str) -> None:
-        self.clock = FixedClock(THREE_AM - timedelta(minutes=5))
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-        self.data_dir = data_dir
+        super().__init__(
+            data_dir, token="msrc_" + "e" * 40, start_at=THREE_AM - timedelta(minutes=5)
+        )
         self.webhook = webhook
-        self.server: Server | None = None
-        self.platform: Platform | None = None
-        self.user_id = ""
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 60) -> T:
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        return future.result(timeout)
 
     async def _upstream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         request = await reader.readuntil(b"\r\n\r\n")
@@ -90,10 +77,7 @@ class _Stack:
             await writer.drain()
         writer.close()
 
-    async def start(self) -> None:
-        upstream = await asyncio.start_server(self._upstream, "127.0.0.1", 0)
-        self._upstream_server = upstream
-        port = upstream.sockets[0].getsockname()[1]
+    def settings(self, base: Settings) -> Settings:
         monitor = MonitorOptions(
             playbooks=(
                 PlaybookOptions(
@@ -107,48 +91,12 @@ class _Stack:
             ),
             notifiers={"soc": NotifierOptions("soc", "webhook", url=self.webhook, secret=SECRET)},
         )
-        settings = Settings(
-            data_dir=self.data_dir,
-            database_url=None,
-            tenant=TENANT,
-            listeners=(Listener("127.0.0.1", 0),),
+        return replace(
+            base,
             trusted_proxies=("127.0.0.1/32",),
-            state_refresh_seconds=0.2,
+            monitor=IngestSettings(),
             tenants={TENANT: TenantOptions(monitor=monitor)},
         )
-        platform = await asyncio.to_thread(Platform.open, settings, self.clock)
-        self.platform = platform
-        await asyncio.to_thread(self._seed, platform, f"http://127.0.0.1:{port}")
-        self.server = Server(platform)
-        await self.server.start()
-
-    def _seed(self, platform: Platform, upstream: str) -> None:
-        tenant = platform.store.tenant(TENANT)
-        manifests = parse_manifests(FILES_MANIFEST.format(upstream=upstream), "<e2e>")
-        apply_manifests(tenant, manifests, clock=platform.clock)
-        identity = platform.identity(TENANT)
-        self.user_id = identity.create_user("dana", "dana@acme.example", "Dana", PASSWORD).id
-        identity.add_member("staff", "dana")
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            await self.server.stop()
-        self._upstream_server.close()
-        if self.platform is not None:
-            self.platform.close()
-
-    def close(self) -> None:
-        try:
-            self.run(self.stop())
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self._thread.join(10)
-            self.loop.close()
-
-    @property
-    def url(self) -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.listeners[0].port}"
 
 
 @pytest.fixture

@@ -34,8 +34,10 @@ START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 class AppStack:
     """The running server; ``token`` is the ingest source ``vpn``'s bearer token."""
 
-    def __init__(self, data_dir: Path, *, token: str, body: bytes = b"ok") -> None:
-        self.clock = FixedClock(START)
+    def __init__(
+        self, data_dir: Path, *, token: str, body: bytes = b"ok", start_at: datetime = START
+    ) -> None:
+        self.clock = FixedClock(start_at)
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
