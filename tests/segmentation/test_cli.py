@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from menshen.cli.main import app
-
-runner = CliRunner()
-AT = "2026-01-05T09:00:00+08:00"
-EXAMPLES = resources.files("menshen.segmentation").joinpath("examples")
-
-
-def menshen(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--data-dir", str(data_dir), "--tenant", "acme", *args])
-    return result.exit_code, result.output
+from tests.segmentation.cli_world import AT, EXAMPLES, imported, menshen, runner, write_example
 
 
 @pytest.fixture
 def firm(tmp_path: Path) -> Path:
-    path = tmp_path / "formosa-pay.yaml"
-    path.write_text(EXAMPLES.joinpath("formosa-pay.yaml").read_text("utf-8"), encoding="utf-8")
-    return path
+    return write_example(tmp_path)
 
 
 @pytest.fixture
 def data_dir(tmp_path: Path, firm: Path) -> Path:
-    data = tmp_path / "data"
-    code, out = menshen(data, "inventory", "import", str(firm))
-    assert code == 0, out
-    return data
+    return imported(tmp_path, firm)
 
 
 def test_import_creates_then_is_idempotent(data_dir: Path, firm: Path) -> None:

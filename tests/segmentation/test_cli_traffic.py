@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from menshen.app import Platform
 from menshen.cli.main import app
@@ -18,22 +16,12 @@ from menshen.events.model import AuditEvent, Kind, Outcome
 from menshen.events.writer import AuditWriter
 from menshen.settings import load_settings
 from menshen.testing import FixedClock
-
-runner = CliRunner()
-AT = "2026-01-05T09:00:00+08:00"
-EXAMPLES = resources.files("menshen.segmentation").joinpath("examples")
-
-
-def menshen(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--data-dir", str(data_dir), "--tenant", "acme", *args])
-    return result.exit_code, result.output
+from tests.segmentation.cli_world import AT, EXAMPLES, imported, menshen, runner, write_example
 
 
 @pytest.fixture
 def firm(tmp_path: Path) -> Path:
-    path = tmp_path / "formosa-pay.yaml"
-    path.write_text(EXAMPLES.joinpath("formosa-pay.yaml").read_text("utf-8"), encoding="utf-8")
-    return path
+    return write_example(tmp_path)
 
 
 @pytest.fixture
@@ -46,10 +34,7 @@ def observed(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def data_dir(tmp_path: Path, firm: Path) -> Path:
-    data = tmp_path / "data"
-    code, out = menshen(data, "inventory", "import", str(firm))
-    assert code == 0, out
-    return data
+    return imported(tmp_path, firm)
 
 
 def test_discover_previews_then_applies_unclassified_assets(data_dir: Path, observed: Path) -> None:

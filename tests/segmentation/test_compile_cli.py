@@ -3,37 +3,24 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
-from menshen.cli.main import app
 from menshen.inventory import Inventory
 from menshen.segmentation import Segmentation, SegmentationPolicy
 from menshen.segmentation.compile import FORMATS
+from tests.segmentation.cli_world import AT, menshen, write_example
 from tests.segmentation.oracle import TIMES, models
 from tests.segmentation.test_compile_nftables import nft_check
-
-runner = CliRunner()
-AT = "2026-01-05T09:00:00+08:00"
-EXAMPLES = resources.files("menshen.segmentation").joinpath("examples")
-
-
-def menshen(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--data-dir", str(data_dir), "--tenant", "acme", *args])
-    return result.exit_code, result.output
 
 
 @pytest.fixture
 def firm(tmp_path: Path) -> Path:
-    path = tmp_path / "formosa-pay.yaml"
-    path.write_text(EXAMPLES.joinpath("formosa-pay.yaml").read_text("utf-8"), encoding="utf-8")
-    return path
+    return write_example(tmp_path)
 
 
 @pytest.mark.parametrize("fmt", ["nftables", "kubernetes", "aws"])

@@ -4,32 +4,19 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from datetime import datetime
-from importlib import resources
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from menshen.cli.main import app
 from menshen.segmentation.blast import blast_radius
 from menshen.segmentation.files import load_example
 from menshen.segmentation.picture import draw
-
-runner = CliRunner()
-AT = "2026-01-05T09:00:00+08:00"
-EXAMPLES = resources.files("menshen.segmentation").joinpath("examples")
-
-
-def menshen(data_dir: Path, *args: str) -> tuple[int, str]:
-    result = runner.invoke(app, ["--data-dir", str(data_dir), "--tenant", "acme", *args])
-    return result.exit_code, result.output
+from tests.segmentation.cli_world import AT, menshen, write_example
 
 
 @pytest.fixture
 def firm(tmp_path: Path) -> Path:
-    path = tmp_path / "formosa-pay.yaml"
-    path.write_text(EXAMPLES.joinpath("formosa-pay.yaml").read_text("utf-8"), encoding="utf-8")
-    return path
+    return write_example(tmp_path)
 
 
 def test_picture_from_files_is_the_library_drawing(tmp_path: Path, firm: Path) -> None:
