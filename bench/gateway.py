@@ -161,6 +161,7 @@ class Bench:
                 scratch / "menshen.log",
                 state_refresh=options.state_refresh,
                 switch_interval=options.switch_interval,
+                monitoring=options.monitoring,
             )
             self.target_pids = {"upstream": upstream.pids(), "nginx": proxy.pids()}
             try:

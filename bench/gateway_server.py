@@ -46,7 +46,7 @@ from menshen.manifest.apply import apply_manifests
 from menshen.manifest.parse import parse_manifests
 from menshen.sessions.cookies import new_token, token_hash
 from menshen.sessions.useragent import user_agent_family
-from menshen.settings import Listener, Settings
+from menshen.settings import IngestSettings, Listener, Settings
 from menshen.store.records import SessionRecord
 
 TENANT = "bench"
@@ -179,7 +179,9 @@ class Commands:
         self._loop.call_soon_threadsafe(self.queue.put_nowait, "quit")
 
 
-def bench_settings(data_dir: Path, refresh: float) -> Settings:
+def bench_settings(data_dir: Path, refresh: float, *, monitoring: bool = True) -> Settings:
+    """The benchmark firm's settings; ``monitoring`` False turns off event ingestion and the
+    monitor engine (``--no-monitoring``: what monitoring costs the gateway)."""
     return Settings(
         data_dir=data_dir,
         database_url=None,
@@ -187,6 +189,8 @@ def bench_settings(data_dir: Path, refresh: float) -> Settings:
         tenant_name="Benchmark firm",
         listeners=(Listener("127.0.0.1", 0),),
         state_refresh_seconds=refresh,
+        monitor_engine=monitoring,
+        monitor=IngestSettings(enabled=monitoring),
     )
 
 
@@ -206,7 +210,8 @@ def seed(args: argparse.Namespace, clock: Clock) -> None:
 async def serve(args: argparse.Namespace, clock: Clock) -> None:
     data_dir = Path(args.data_dir)
     firm = read_firm(data_dir)
-    platform = await asyncio.to_thread(Platform.open, bench_settings(data_dir, args.refresh), clock)
+    settings = bench_settings(data_dir, args.refresh, monitoring=not args.no_monitoring)
+    platform = await asyncio.to_thread(Platform.open, settings, clock)
     rss_before = rss_kib()
     server = Server(platform)
     load_started = time.perf_counter()
@@ -291,6 +296,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sessions", type=int, default=10_000)
     parser.add_argument("--refresh", type=float, default=1.0)
     parser.add_argument("--profile-out", default="menshen.prof")
+    parser.add_argument(
+        "--no-monitoring", action="store_true", help="serve: ingestion and engine off"
+    )
     parser.add_argument(
         "--switch-interval",
         type=float,

@@ -66,8 +66,11 @@ class MenshenServer:
         *,
         state_refresh: float = 1.0,
         switch_interval: float | None = None,
+        monitoring: bool = True,
     ) -> None:
         extra = [] if switch_interval is None else ["--switch-interval", str(switch_interval)]
+        if not monitoring:
+            extra.append("--no-monitoring")
         self._log = log_path.open("wb")
         self.process = subprocess.Popen(
             [

@@ -24,6 +24,7 @@ class Options:
     profile: bool
     profile_seconds: float
     out: Path
+    monitoring: bool = True
 
 
 def parse_options(argv: list[str] | None) -> Options:
@@ -47,6 +48,11 @@ def parse_options(argv: list[str] | None) -> Options:
         help="diagnostic: menshen's sys.setswitchinterval (default: Python's 0.005 s)",
     )
     add("--profile", action="store_true", help="also profile menshen (cProfile) under load")
+    add(
+        "--no-monitoring",
+        action="store_true",
+        help="run menshen without event ingestion and the monitor engine (to see their cost)",
+    )
     add("--profile-seconds", type=float, default=8.0)
     add("--out", type=Path, default=OUT_DIR / "gateway.json")
     args = parser.parse_args(argv)
@@ -75,4 +81,5 @@ def parse_options(argv: list[str] | None) -> Options:
         profile=args.profile,
         profile_seconds=args.profile_seconds,
         out=args.out,
+        monitoring=not args.no_monitoring,
     )
